@@ -1,0 +1,41 @@
+# Two commands on a fresh machine with Python 3.11 and make: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.requirements-installed
+
+.PHONY: run test lint format bench bench-quick fuzz load clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python initialize.py
+	@echo "Oktopus docs: http://$(HOST):$(PORT)/api  (health: http://$(HOST):$(PORT)/health)"
+	$(BIN)/python -m uvicorn fast:app --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python -m oktapi.bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m oktapi.bench --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

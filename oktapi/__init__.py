@@ -1,0 +1,1 @@
+"""Oktopus: split a paid-media budget among campaigns, timestep by timestep."""

@@ -1,0 +1,62 @@
+"""The application factory: settings, storage, middleware, docs and routers wired once."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
+
+from oktapi.errors import install_error_handlers
+from oktapi.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, body_limit_for
+from oktapi.repositories.indexes import ensure_indexes
+from oktapi.routers import ROUTERS
+from oktapi.settings import Settings
+from oktapi.storage import open_storage
+
+DESCRIPTION = """Split a paid-media budget among campaigns, timestep by timestep.
+
+Log in with the **Authorize** button (username and password), then create a client, its
+campaigns and a plan; post each timestep's results to get the next allocation."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; storage opens on start-up and closes on shutdown."""
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        storage = open_storage(settings)
+        try:
+            ensure_indexes(storage.db)
+            app.state.storage = storage
+            yield
+        finally:
+            storage.close()
+
+    app = FastAPIOffline(
+        title="Oktopus",
+        version="1.0.0",
+        description=DESCRIPTION,
+        docs_url="/api",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url="/docs/oauth2-redirect",
+        swagger_ui_parameters={"persistAuthorization": True},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for)
+    return app

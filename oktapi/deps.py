@@ -1,0 +1,100 @@
+"""FastAPI dependencies shared by every router: database, settings, caller, pagination."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.security import OAuth2PasswordBearer
+from pymongo.database import Database
+
+from oktapi.errors import Forbidden, NotAuthenticated
+from oktapi.security import decode_access_token
+from oktapi.settings import Settings
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.storage.db
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(get_db)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling and which clients they may see; repositories scope every query with it."""
+
+    user_id: str
+    username: str
+    role: str
+    client_ids: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def can_see(self, client_id: str) -> bool:
+        return self.is_admin or client_id in self.client_ids
+
+    def client_filter(self, field: str = "client_id") -> dict[str, Any]:
+        """The MongoDB filter that limits rows to the caller's clients (empty for admins)."""
+        if self.is_admin:
+            return {}
+        return {field: {"$in": sorted(self.client_ids)}}
+
+
+def get_principal(
+    db: DbDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """The caller behind a valid token; disabled or deleted users and reset passwords fail here."""
+    if not token:
+        raise NotAuthenticated()
+    claims = decode_access_token(token, secret=settings.signing_key)
+    if claims is None:
+        raise NotAuthenticated("Invalid or expired token")
+    user = db["users"].find_one({"_id": claims["sub"]})
+    if user is None or user.get("disabled") or user.get("token_version", 0) != claims.get("ver", 0):
+        raise NotAuthenticated("Invalid or expired token")
+    return Principal(
+        user_id=user["_id"],
+        username=user["username"],
+        role=user["role"],
+        client_ids=frozenset(user.get("client_ids", [])),
+    )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_admin(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("Admins only")
+    return principal
+
+
+AdminPrincipal = Annotated[Principal, Depends(get_admin)]
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def get_page(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> Page:
+    return Page(limit=limit, offset=offset)
+
+
+PageDep = Annotated[Page, Depends(get_page)]

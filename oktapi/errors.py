@@ -1,0 +1,97 @@
+"""One error hierarchy, mapped to API.md's status codes by one set of handlers."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class OktopusError(Exception):
+    """Base of every error the service answers on purpose."""
+
+    status_code = 400
+
+    def __init__(self, detail: Any = None, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail if detail is not None else self.default_detail()
+        self.headers = headers
+
+    @classmethod
+    def default_detail(cls) -> str:
+        return "Bad request"
+
+
+class NotFound(OktopusError):
+    """Unknown id, or an id the caller may not see (never leak existence across tenants)."""
+
+    status_code = 404
+
+    def __init__(self, what: str = "Resource") -> None:
+        super().__init__(f"{what} not found")
+
+
+class NotAuthenticated(OktopusError):
+    status_code = 401
+
+    def __init__(self, detail: str = "Not authenticated") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(OktopusError):
+    status_code = 403
+
+
+class Conflict(OktopusError):
+    status_code = 409
+
+
+class PayloadTooLarge(OktopusError):
+    status_code = 413
+
+
+class TooManyRequests(OktopusError):
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class Invalid(OktopusError):
+    """A value that parses but makes no sense; answered in FastAPI's validation shape."""
+
+    status_code = 422
+
+    def __init__(self, message: str, loc: tuple[str | int, ...] = ("body",)) -> None:
+        super().__init__([{"type": "value_error", "loc": list(loc), "msg": message}])
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as JSON ``{"detail": ...}`` with the right status."""
+
+    @app.exception_handler(OktopusError)
+    async def _oktopus_error(_: Request, exc: OktopusError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _jsonable_errors(exc.errors())
+        malformed = any(error.get("type") == "json_invalid" for error in errors)
+        return JSONResponse({"detail": errors}, 400 if malformed else 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+
+def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
+    """Drop non-JSON context (exceptions, NaN inputs, huge strings) from validation errors."""
+    cleaned = []
+    for error in errors:
+        item = {key: error[key] for key in ("type", "loc", "msg") if key in error}
+        value = error.get("input")
+        if isinstance(value, str | int | bool) or value is None:
+            item["input"] = value[:200] if isinstance(value, str) else value
+        cleaned.append(item)
+    return cleaned

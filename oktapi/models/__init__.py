@@ -1,0 +1,1 @@
+"""Pydantic schemas: a Create/Update/Public schema per entity."""

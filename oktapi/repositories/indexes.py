@@ -1,0 +1,19 @@
+"""Indexes created idempotently at start-up; uniqueness rules are enforced by the database."""
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+
+INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
+    "users": [([("username", ASCENDING)], {"unique": True})],
+    "clients": [([("name", ASCENDING)], {})],
+    "campaigns": [([("client_id", ASCENDING), ("name", ASCENDING)], {"unique": True})],
+    "plans": [([("client_id", ASCENDING), ("created_at", ASCENDING)], {})],
+    "plan_timesteps": [([("plan_id", ASCENDING), ("timestep", ASCENDING)], {"unique": True})],
+    "audit": [([("at", ASCENDING)], {}), ([("client_id", ASCENDING), ("at", ASCENDING)], {})],
+}
+
+
+def ensure_indexes(db: Database) -> None:
+    for collection, specs in INDEXES.items():
+        for keys, options in specs:
+            db[collection].create_index(keys, **options)

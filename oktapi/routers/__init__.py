@@ -1,0 +1,5 @@
+"""HTTP endpoints of API.md; thin layers over the services. ROUTERS is the one list to mount."""
+
+from oktapi.routers import health
+
+ROUTERS = [health.router]

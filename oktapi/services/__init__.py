@@ -1,0 +1,1 @@
+"""Business rules between routers and repositories."""

@@ -1,0 +1,95 @@
+"""Service configuration, read once from `OKTOPUS_*` environment variables and `.env`."""
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; no secret has a hard-coded default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OKTOPUS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    mongo_url: str | None = Field(
+        default=None,
+        description="mongodb:// or mongodb+srv:// for MongoDB; memory:// for tests; unset for the "
+        "embedded store in data_dir.",
+    )
+    mongo_db: str = "oktopus"
+    data_dir: Path = Path("data")
+    secret_key: SecretStr | None = None
+    access_token_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    cors_origins: str = Field(default="", description="Comma-separated allowed origins.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("mongo_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("mongodb://", "mongodb+srv://", "memory://")):
+            raise ValueError(
+                "OKTOPUS_MONGO_URL must start with mongodb://, mongodb+srv:// or memory://"
+            )
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"OKTOPUS_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def data_path(self) -> Path:
+        """Absolute data directory (litemongo mangles relative paths)."""
+        return self.data_dir.expanduser().absolute()
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The JWT key: the configured one, or one generated once and kept in the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return _stored_secret_key(self.data_path)
+
+
+def _stored_secret_key(data_dir: Path) -> str:
+    """Read the generated key, creating it with mode 0600 the first time so tokens survive restarts."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise RuntimeError(
+                f"{path} holds a key that is too short; delete it to regenerate"
+            ) from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,78 @@
+"""Shared fixtures: the API suite runs on every storage backend.
+
+- ``memory``: mongomock; ``embedded``: litemongo in a temporary data directory;
+- ``mongodb``: a real server when ``OKTOPUS_TEST_MONGO_URL`` is set (skipped otherwise).
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from oktapi.app import create_app
+from oktapi.settings import Settings
+from oktapi.storage import drop_memory_store
+
+BACKENDS = ["memory", "embedded", "mongodb"]
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+
+
+def make_settings(backend: str, data_dir: Path, **overrides: object) -> Settings:
+    """Settings for one backend, isolated from the developer's .env and environment."""
+    db_name = "oktopus"
+    if backend == "memory":
+        mongo_url: str | None = f"memory://{uuid.uuid4().hex}"
+    elif backend == "embedded":
+        mongo_url = None
+    else:
+        mongo_url = os.environ.get("OKTOPUS_TEST_MONGO_URL")
+        if not mongo_url:
+            pytest.skip("no MongoDB server: set OKTOPUS_TEST_MONGO_URL to run against one")
+        db_name = f"oktopus_test_{uuid.uuid4().hex[:12]}"
+    values: dict[str, object] = {
+        "mongo_url": mongo_url,
+        "mongo_db": db_name,
+        "data_dir": data_dir,
+        "secret_key": TEST_SECRET,
+        "admin_username": "admin",
+        "admin_password": None,
+        "cors_origins": "",
+        "access_token_minutes": 30,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
+    settings = make_settings(backend, tmp_path / "data")
+    yield settings
+    if backend == "memory" and settings.mongo_url:
+        drop_memory_store(settings.mongo_url)
+    if backend == "mongodb":
+        import pymongo
+
+        client: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_url)
+        client.drop_database(settings.mongo_db)
+        client.close()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A running app on the chosen backend (lifespan opened, storage closed afterwards)."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def db(client: TestClient):
+    """The app's own database handle, to check what was (not) written."""
+    return client.app.state.storage.db
