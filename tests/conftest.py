@@ -76,3 +76,61 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def db(client: TestClient):
     """The app's own database handle, to check what was (not) written."""
     return client.app.state.storage.db
+
+
+# --- users and tokens without going through the auth routes -----------------------------------
+
+TEST_PASSWORD = "correct-horse-battery-staple"
+_TEST_PASSWORD_HASH: str | None = None
+
+
+def insert_user(
+    db,
+    *,
+    username: str,
+    role: str = "manager",
+    client_ids: tuple[str, ...] | list[str] = (),
+    disabled: bool = False,
+) -> str:
+    """Store a user document directly (password TEST_PASSWORD) and return its id."""
+    global _TEST_PASSWORD_HASH
+    from datetime import UTC, datetime
+
+    from oktapi.security import hash_password
+
+    if _TEST_PASSWORD_HASH is None:
+        _TEST_PASSWORD_HASH = hash_password(TEST_PASSWORD)
+    user_id = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    db["users"].insert_one(
+        {
+            "_id": user_id,
+            "username": username,
+            "password_hash": _TEST_PASSWORD_HASH,
+            "role": role,
+            "client_ids": list(client_ids),
+            "disabled": disabled,
+            "token_version": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    return user_id
+
+
+def bearer(settings: Settings, user_id: str, token_version: int = 0) -> dict[str, str]:
+    """Authorization headers for a stored user, as if it had logged in."""
+    from oktapi.security import create_access_token
+
+    token = create_access_token(
+        subject=user_id,
+        token_version=token_version,
+        secret=settings.signing_key,
+        minutes=settings.access_token_minutes,
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def admin_headers(db, settings: Settings) -> dict[str, str]:
+    return bearer(settings, insert_user(db, username="root-admin", role="admin"))
