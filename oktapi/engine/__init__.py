@@ -1,0 +1,16 @@
+"""The allocation engine: numpy/scipy only, arrays in and arrays out."""
+
+from oktapi.engine.ai import AI, Allocation, Results
+from oktapi.engine.policies import DEFAULT_POLICY, POLICIES, get_policy
+from oktapi.engine.state import Campaign, State
+
+__all__ = [
+    "AI",
+    "DEFAULT_POLICY",
+    "POLICIES",
+    "Allocation",
+    "Campaign",
+    "Results",
+    "State",
+    "get_policy",
+]

@@ -1,0 +1,320 @@
+"""One plan's campaigns, budget, history and random generator, serializable to plain JSON/BSON."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from oktapi.engine.policies import DEFAULT_POLICY, get_policy
+
+OBJECTIVES = ("conversions", "revenue")
+HISTORY_COLUMNS = ("allocated", "spend", "conversions", "revenue")
+STATE_FORMAT_VERSION = 1
+MAX_SEED = 2**63 - 1  # BSON int64
+
+
+@dataclass
+class Campaign:
+    """One arm: an ad campaign and the bounds on the budget it may get per timestep."""
+
+    id: str
+    min_budget: float = 0.0
+    max_budget: float | None = None  # None = unbounded
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise ValueError("campaign id must be a non-empty string")
+        self.min_budget = _finite_number(self.min_budget, f"campaign {self.id!r}: min_budget")
+        if self.min_budget < 0:
+            raise ValueError(f"campaign {self.id!r}: min_budget must be >= 0")
+        if self.max_budget is not None:
+            self.max_budget = _finite_number(self.max_budget, f"campaign {self.id!r}: max_budget")
+            if self.max_budget < self.min_budget:
+                raise ValueError(
+                    f"campaign {self.id!r}: max_budget ({self.max_budget:g}) must be >= "
+                    f"min_budget ({self.min_budget:g})"
+                )
+
+    def to_dict(self) -> dict:
+        """Plain dict for storage."""
+        return {"id": self.id, "min_budget": self.min_budget, "max_budget": self.max_budget}
+
+
+def _finite_number(value: Any, what: str) -> float:
+    """Value as a float, or ValueError saying it must be a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return number
+
+
+def _rng_to_dict(rng: np.random.Generator) -> dict:
+    """Bit generator state with every int as a string (PCG64 state is 128-bit)."""
+    state = rng.bit_generator.state
+    return {
+        "bit_generator": state["bit_generator"],
+        "state": {key: str(value) for key, value in state["state"].items()},
+        "has_uint32": int(state["has_uint32"]),
+        "uinteger": str(state["uinteger"]),
+    }
+
+
+def _rng_from_dict(data: dict) -> np.random.Generator:
+    """Inverse of _rng_to_dict."""
+    if data["bit_generator"] != "PCG64":
+        raise ValueError(f"unsupported bit generator {data['bit_generator']!r}")
+    bit_generator = np.random.PCG64()
+    bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {key: int(value) for key, value in data["state"].items()},
+        "has_uint32": int(data["has_uint32"]),
+        "uinteger": int(data["uinteger"]),
+    }
+    return np.random.Generator(bit_generator)
+
+
+class State:
+    """One plan: what to split, how, what happened so far, and the plan's own random generator.
+
+    History arrays have one row per reported timestep and one column per campaign. They are
+    read-only views of a buffer that grows by doubling, so appending a row is O(n_campaigns).
+    """
+
+    def __init__(
+        self,
+        *,
+        campaigns: list[Campaign],
+        total_budget: float,
+        timesteps: int,
+        objective: str,
+        policy: str,
+        policy_params: dict,
+        step: float,
+        seed: int,
+        rng: np.random.Generator,
+        timestep: int = 0,
+        budget_spent: float = 0.0,
+        history: np.ndarray | None = None,
+        allocation: np.ndarray | None = None,
+        explanations: list[dict] | None = None,
+        allocation_note: str | None = None,
+    ) -> None:
+        self.campaigns = campaigns
+        self.total_budget = total_budget
+        self.timesteps = timesteps
+        self.objective = objective
+        self.policy = policy
+        self.policy_params = policy_params
+        self.step = step
+        self.seed = seed
+        self.rng = rng
+        self.timestep = timestep
+        self.budget_spent = budget_spent
+        n_campaigns = len(campaigns)
+        capacity = max(min(timesteps, 16), timestep)
+        self._history = np.zeros((len(HISTORY_COLUMNS), capacity, n_campaigns))
+        if history is not None:
+            self._history[:, :timestep] = history
+        self.allocation = allocation
+        self.explanations = explanations
+        self.allocation_note = allocation_note
+
+    @classmethod
+    def create(
+        cls,
+        campaigns: list[Campaign],
+        total_budget: float,
+        timesteps: int,
+        *,
+        objective: str = "conversions",
+        policy: str = DEFAULT_POLICY,
+        policy_params: dict | None = None,
+        step: float = 0.05,
+        seed: int | None = None,
+    ) -> State:
+        """A fresh plan; raises ValueError saying what to fix for any bad input."""
+        campaigns = [c if isinstance(c, Campaign) else Campaign(**c) for c in campaigns]
+        if not campaigns:
+            raise ValueError("a plan needs at least one campaign")
+        ids = [c.id for c in campaigns]
+        if len(set(ids)) != len(ids):
+            raise ValueError("campaign ids must be unique")
+        total_budget = _finite_number(total_budget, "total_budget")
+        if total_budget < 0:
+            raise ValueError("total_budget must be >= 0")
+        if isinstance(timesteps, bool) or not isinstance(timesteps, int | np.integer):
+            raise ValueError(f"timesteps must be an integer, got {timesteps!r}")
+        if timesteps < 1:
+            raise ValueError("timesteps must be >= 1")
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
+        step = _finite_number(step, "step")
+        if not 0.0 < step <= 1.0:
+            raise ValueError(
+                f"step must be in (0, 1] (a fraction of the timestep budget); got {step!r}"
+            )
+        params = get_policy(policy).validate_params(policy_params)
+        min_total = sum(c.min_budget for c in campaigns)
+        even_budget = total_budget / timesteps
+        if min_total > even_budget * (1 + 1e-12):
+            raise ValueError(
+                f"the campaigns' min_budget sum to {min_total:g} per timestep, more than the "
+                f"timestep budget {even_budget:g}; lower them or raise total_budget"
+            )
+        if seed is None:
+            seed = secrets.randbits(63)
+        if (
+            isinstance(seed, bool)
+            or not isinstance(seed, int | np.integer)
+            or not 0 <= seed <= MAX_SEED
+        ):
+            raise ValueError(f"seed must be an integer in [0, 2**63 - 1]; got {seed!r}")
+        seed = int(seed)
+        return cls(
+            campaigns=campaigns,
+            total_budget=total_budget,
+            timesteps=int(timesteps),
+            objective=objective,
+            policy=policy,
+            policy_params=params,
+            step=step,
+            seed=seed,
+            rng=np.random.Generator(np.random.PCG64(seed)),
+        )
+
+    # ----- derived values -------------------------------------------------------------------
+
+    @property
+    def n_campaigns(self) -> int:
+        """Number of campaigns (columns of the history)."""
+        return len(self.campaigns)
+
+    @property
+    def min_budgets(self) -> np.ndarray:
+        """Per-campaign min budget per timestep."""
+        return np.array([c.min_budget for c in self.campaigns], dtype=np.float64)
+
+    @property
+    def max_budgets(self) -> np.ndarray:
+        """Per-campaign max budget per timestep (inf when unbounded)."""
+        return np.array(
+            [math.inf if c.max_budget is None else c.max_budget for c in self.campaigns],
+            dtype=np.float64,
+        )
+
+    @property
+    def finished(self) -> bool:
+        """True once every timestep has been reported."""
+        return self.timestep >= self.timesteps
+
+    def timestep_budget(self) -> float:
+        """Remaining budget over remaining timesteps, so unspent budget flows forward (>= 0)."""
+        if self.finished:
+            return 0.0
+        remaining = self.total_budget - self.budget_spent
+        return max(remaining / (self.timesteps - self.timestep), 0.0)
+
+    def _column(self, index: int) -> np.ndarray:
+        view = self._history[index, : self.timestep]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def allocated(self) -> np.ndarray:
+        """Budgets handed out, shape (timestep, n_campaigns)."""
+        return self._column(0)
+
+    @property
+    def spend(self) -> np.ndarray:
+        """Reported spend, shape (timestep, n_campaigns)."""
+        return self._column(1)
+
+    @property
+    def conversions(self) -> np.ndarray:
+        """Reported conversions, shape (timestep, n_campaigns)."""
+        return self._column(2)
+
+    @property
+    def revenue(self) -> np.ndarray:
+        """Reported revenue (zeros if not reported), shape (timestep, n_campaigns)."""
+        return self._column(3)
+
+    def append_history(self, row: np.ndarray) -> None:
+        """Append one timestep (shape (4, n_campaigns), HISTORY_COLUMNS order); used by AI.update."""
+        if self.timestep >= self._history.shape[1]:
+            grown = np.zeros(
+                (len(HISTORY_COLUMNS), max(2 * self._history.shape[1], 1), self.n_campaigns)
+            )
+            grown[:, : self.timestep] = self._history[:, : self.timestep]
+            self._history = grown
+        self._history[:, self.timestep] = row
+        self.timestep += 1
+
+    # ----- serialization --------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """Plain JSON/BSON-safe dict: str, float, int < 2**63, bool, None, list, dict only.
+
+        History is one list of rows (lists of floats) per column, not a dict per cell.
+        """
+        return {
+            "version": STATE_FORMAT_VERSION,
+            "campaigns": [c.to_dict() for c in self.campaigns],
+            "total_budget": self.total_budget,
+            "timesteps": self.timesteps,
+            "objective": self.objective,
+            "policy": self.policy,
+            "policy_params": dict(self.policy_params),
+            "step": self.step,
+            "seed": self.seed,
+            "timestep": self.timestep,
+            "budget_spent": self.budget_spent,
+            "history": {
+                name: self._history[index, : self.timestep].tolist()
+                for index, name in enumerate(HISTORY_COLUMNS)
+            },
+            "allocation": None if self.allocation is None else self.allocation.tolist(),
+            "explanations": self.explanations,
+            "allocation_note": self.allocation_note,
+            "rng": _rng_to_dict(self.rng),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> State:
+        """Exact inverse of to_dict (the random generator continues where it stopped)."""
+        if data.get("version") != STATE_FORMAT_VERSION:
+            raise ValueError(f"unsupported state format version {data.get('version')!r}")
+        campaigns = [Campaign(**c) for c in data["campaigns"]]
+        timestep = int(data["timestep"])
+        history = np.array(
+            [
+                np.asarray(data["history"][name], dtype=np.float64).reshape(
+                    timestep, len(campaigns)
+                )
+                for name in HISTORY_COLUMNS
+            ]
+        )
+        allocation = data.get("allocation")
+        return cls(
+            campaigns=campaigns,
+            total_budget=float(data["total_budget"]),
+            timesteps=int(data["timesteps"]),
+            objective=data["objective"],
+            policy=data["policy"],
+            policy_params=get_policy(data["policy"]).validate_params(data["policy_params"]),
+            step=float(data["step"]),
+            seed=int(data["seed"]),
+            rng=_rng_from_dict(data["rng"]),
+            timestep=timestep,
+            budget_spent=float(data["budget_spent"]),
+            history=history,
+            allocation=None if allocation is None else np.asarray(allocation, dtype=np.float64),
+            explanations=data.get("explanations"),
+            allocation_note=data.get("allocation_note"),
+        )
