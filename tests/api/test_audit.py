@@ -1,0 +1,120 @@
+"""GET /audit: admins read the whole trail, managers only their clients' entries; filters, pages."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from oktapi.deps import Principal
+from oktapi.repositories.audit import AuditRepository
+from tests.conftest import bearer, insert_user
+
+SYSTEM = Principal(user_id="u-admin", username="root", role="admin", client_ids=frozenset())
+
+
+def _seed(db: Any) -> None:
+    """Entries for two clients, one plan each, plus an admin action with no client."""
+    audit = AuditRepository(db)
+    audit.append(actor=SYSTEM, action="user.created", target_id="u-1", changes={"role": "manager"})
+    for client_id, plan_id in (("client-a", "plan-a"), ("client-b", "plan-b")):
+        for timestep in range(3):
+            audit.append(
+                actor=SYSTEM,
+                action="allocation.issued",
+                client_id=client_id,
+                plan_id=plan_id,
+                changes={"timestep": timestep},
+            )
+        audit.append(actor=SYSTEM, action="results.accepted", client_id=client_id, plan_id=plan_id)
+
+
+def test_admin_sees_every_entry_newest_first(client: TestClient, db, admin_headers) -> None:
+    _seed(db)
+    response = client.get("/audit", headers=admin_headers)
+    assert response.status_code == 200
+    entries = response.json()
+    assert len(entries) == 9
+    assert [entry["at"] for entry in entries] == sorted(
+        (entry["at"] for entry in entries), reverse=True
+    )
+    (first,) = [entry for entry in entries if entry["action"] == "user.created"]
+    assert first["username"] == "root"
+    assert first["changes"] == {"role": "manager"}
+    assert set(first) >= {"id", "at", "user_id", "username", "action", "client_id", "plan_id"}
+
+
+def test_manager_sees_only_its_own_clients_entries(client: TestClient, db, settings) -> None:
+    _seed(db)
+    manager = insert_user(db, username="manager-a", client_ids=["client-a"])
+    response = client.get("/audit", headers=bearer(settings, manager))
+    assert response.status_code == 200
+    entries = response.json()
+    assert len(entries) == 4
+    assert {entry["client_id"] for entry in entries} == {"client-a"}
+
+
+def test_manager_filtering_on_another_client_gets_nothing(client: TestClient, db, settings) -> None:
+    _seed(db)
+    manager = insert_user(db, username="manager-a", client_ids=["client-a"])
+    headers = bearer(settings, manager)
+    for query in ({"client_id": "client-b"}, {"plan_id": "plan-b"}, {"user_id": "u-admin"}):
+        entries = client.get("/audit", params=query, headers=headers).json()
+        assert all(entry["client_id"] == "client-a" for entry in entries), query
+    assert client.get("/audit", params={"client_id": "client-b"}, headers=headers).json() == []
+
+
+def test_manager_without_clients_sees_nothing(client: TestClient, db, settings) -> None:
+    _seed(db)
+    manager = insert_user(db, username="lonely-manager")
+    assert client.get("/audit", headers=bearer(settings, manager)).json() == []
+
+
+def test_filters_by_client_plan_user_and_action(client: TestClient, db, admin_headers) -> None:
+    _seed(db)
+    other = Principal(user_id="u-other", username="other", role="admin", client_ids=frozenset())
+    AuditRepository(db).append(actor=other, action="user.role_changed", target_id="u-1")
+
+    def count(**query: str) -> int:
+        response = client.get("/audit", params=query, headers=admin_headers)
+        assert response.status_code == 200
+        return len(response.json())
+
+    assert count(client_id="client-a") == 4
+    assert count(plan_id="plan-b") == 4
+    assert count(plan_id="plan-b", action="allocation.issued") == 3
+    assert count(user_id="u-other") == 1
+    assert count(action="results.accepted") == 2
+    assert count(client_id="no-such-client") == 0
+
+
+def test_pages_do_not_overlap_and_cover_everything(client: TestClient, db, admin_headers) -> None:
+    _seed(db)
+    seen: list[str] = []
+    for offset in range(0, 9, 4):
+        page = client.get(
+            "/audit", params={"limit": 4, "offset": offset}, headers=admin_headers
+        ).json()
+        seen += [entry["id"] for entry in page]
+    assert len(seen) == 9
+    assert len(set(seen)) == 9
+
+
+def test_page_size_is_clamped(client: TestClient, admin_headers) -> None:
+    for params in ({"limit": 0}, {"limit": 201}, {"offset": -1}, {"limit": "many"}):
+        response = client.get("/audit", params=params, headers=admin_headers)
+        assert response.status_code == 422, params
+
+
+def test_audit_needs_a_token(client: TestClient) -> None:
+    response = client.get("/audit")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_no_route_changes_or_deletes_the_trail(client: TestClient, db, admin_headers) -> None:
+    _seed(db)
+    entry_id = client.get("/audit", headers=admin_headers).json()[0]["id"]
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        assert client.request(method, "/audit", headers=admin_headers).status_code == 405
+        response = client.request(method, f"/audit/{entry_id}", headers=admin_headers)
+        assert response.status_code in (404, 405)
+    assert db["audit"].count_documents({}) == 9
