@@ -50,7 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(SecurityHeadersMiddleware)
+    # The last one added runs first: security headers wrap everything (413s and CORS preflights
+    # included), and CORS wraps the body limit so an allowed origin can read its 413.
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,
@@ -58,5 +60,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
