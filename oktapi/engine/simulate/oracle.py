@@ -60,7 +60,9 @@ def best_split(
     """Budgets (n,) maximising the expected objective of one timestep within bounds and caps."""
     free_budget = max(timestep_budget - scenario.min_budget.sum(), 0.0)
     extra = np.linspace(0.0, free_budget, grid_points)
-    candidate_budgets = np.minimum(scenario.min_budget[:, None] + extra[None, :], scenario.max_budget[:, None])
+    candidate_budgets = np.minimum(
+        scenario.min_budget[:, None] + extra[None, :], scenario.max_budget[:, None]
+    )
     values = scenario.expected_objective(candidate_budgets.T, timestep).T  # (n, G)
     # Among equal values prefer the smaller budget, so money that buys nothing stays unspent.
     _, shares = max_plus_split(values)
@@ -100,7 +102,8 @@ def oracle(scenario: Scenario, grid_points: int = DEFAULT_GRID_POINTS) -> Oracle
     for timestep in range(timesteps):
         timestep_budget = max(remaining / (timesteps - timestep), 0.0)
         # Same efficiencies and budget give the same split: solve the DP once for them.
-        key_bytes = scenario.efficiency[timestep].tobytes() + np.float64(timestep_budget).tobytes()
+        budget_key = np.float64(round(timestep_budget / scenario.total_budget, 9)).tobytes()
+        key_bytes = np.round(scenario.efficiency[timestep], 10).tobytes() + budget_key
         if key_bytes not in split_cache:
             split_cache[key_bytes] = best_split(scenario, timestep, timestep_budget, grid_points)
         budgets[timestep] = split_cache[key_bytes]

@@ -71,7 +71,9 @@ class Scenario:
         if not self.campaign_ids:
             self.campaign_ids = [f"{self.name}-{i:02d}" for i in range(n)]
         if self.objective not in ("conversions", "revenue"):
-            raise ValueError(f"objective must be 'conversions' or 'revenue', not {self.objective!r}")
+            raise ValueError(
+                f"objective must be 'conversions' or 'revenue', not {self.objective!r}"
+            )
         if self.min_budget.sum() > self.total_budget / self.timesteps:
             raise ValueError(f"{self.name}: the min budgets exceed the timestep budget")
 
@@ -110,7 +112,7 @@ class Scenario:
         ratio = spend / half
         linear = scale * spend
         exponential = scale * -np.expm1(-ratio)
-        powered = ratio ** self.hill_shape
+        powered = ratio**self.hill_shape
         hill = scale * powered / (1.0 + powered)
         logarithmic = scale * np.log1p(ratio)
         return np.select(
@@ -126,6 +128,14 @@ class Scenario:
     def expected_objective(self, budgets: np.ndarray, timestep: int) -> np.ndarray:
         """Expected objective per campaign (conversions or revenue) for budgets (..., n)."""
         conversions = self.expected_conversions(budgets, timestep)
+        if self.objective == "revenue":
+            return conversions * self.value_per_conversion
+        return conversions
+
+    def expected_history(self, budgets: np.ndarray) -> np.ndarray:
+        """Expected objective per timestep and campaign for a budget history (t, n), t <= horizon."""
+        budgets = np.asarray(budgets, dtype=np.float64)
+        conversions = self.efficiency[: len(budgets)] * self.curve(self.expected_spend(budgets))
         if self.objective == "revenue":
             return conversions * self.value_per_conversion
         return conversions
@@ -205,8 +215,8 @@ def _shipped() -> list[Scenario]:
             total_budget=45_000.0,
             timesteps=30,
             curve_kind=EXPONENTIAL,
-            scale=[60.0, 45.0, 30.0, 80.0, 20.0],
-            half_budget=[300.0, 500.0, 200.0, 1_200.0, 150.0],
+            scale=[120.0, 40.0, 30.0, 90.0, 15.0],
+            half_budget=[400.0, 300.0, 250.0, 1_500.0, 200.0],
             hill_shape=1.0,
             value_per_conversion=1.0,
             spend_cap=inf,
@@ -246,7 +256,7 @@ def _shipped() -> list[Scenario]:
             total_budget=84_000.0,
             timesteps=28,
             curve_kind=[LINEAR, LINEAR, EXPONENTIAL, EXPONENTIAL, LINEAR, EXPONENTIAL],
-            scale=[1 / 8, 1 / 9, 150.0, 120.0, 1 / 25, 90.0],
+            scale=[1 / 8, 1 / 9, 150.0, 120.0, 1 / 40, 40.0],
             half_budget=[1.0, 1.0, 2_500.0, 1_500.0, 1.0, 900.0],
             hill_shape=1.0,
             value_per_conversion=1.0,
@@ -315,7 +325,9 @@ def _shipped() -> list[Scenario]:
             objective="revenue",
             total_budget=135_000.0,
             timesteps=45,
-            curve_kind=value_rng.choice([LINEAR, EXPONENTIAL, EXPONENTIAL, HILL], n),
+            curve_kind=np.where(
+                np.arange(n) % 4 == 0, LINEAR, value_rng.choice([EXPONENTIAL, HILL], n)
+            ),
             scale=np.where(np.arange(n) % 4 == 0, 0.05 / cpa_scale, 60.0 / cpa_scale),
             half_budget=value_rng.uniform(150.0, 700.0, n),
             hill_shape=value_rng.uniform(1.2, 2.0, n),
@@ -367,7 +379,7 @@ def _shipped() -> list[Scenario]:
             scale=[1 / 12, 3.0, 1 / 8, 2.0],
             half_budget=[1.0, 10.0, 1.0, 25.0],
             hill_shape=1.0,
-            value_per_conversion=[40.0, 35.0, 20.0, 60.0],
+            value_per_conversion=[45.0, 15.0, 20.0, 70.0],
             spend_cap=inf,
             min_budget=0.0,
             max_budget=inf,
@@ -389,8 +401,8 @@ def holdout_scenarios(seed: int = 20_111, count: int = 5) -> list[Scenario]:
         timestep_budget = total_budget / timesteps
         kinds = rng.choice([LINEAR, EXPONENTIAL, HILL, LOGARITHMIC], n, p=[0.15, 0.25, 0.3, 0.3])
         # Curves scaled to the share of budget each campaign would get from an even split.
-        half = timestep_budget / n * 10 ** rng.uniform(-0.7, 0.9, n)
-        conversions_per_unit = 10 ** rng.uniform(-2.3, -0.3) * 10 ** rng.uniform(-0.4, 0.4, n)
+        half = timestep_budget / n * 10 ** rng.uniform(-0.5, 0.8, n)
+        conversions_per_unit = 10 ** rng.uniform(-2.3, -0.3) * 10 ** rng.uniform(-0.3, 0.3, n)
         scale = np.where(kinds == LINEAR, conversions_per_unit, conversions_per_unit * half * 2)
         capped = rng.uniform(size=n) < 0.25
         seasonality = _weekly(timesteps, rng.uniform(0, 0.3) * np.ones(n), rng.uniform(0, 7, n))
@@ -409,7 +421,7 @@ def holdout_scenarios(seed: int = 20_111, count: int = 5) -> list[Scenario]:
                 scale=scale,
                 half_budget=half,
                 hill_shape=rng.uniform(1.1, 3.5, n),
-                value_per_conversion=10 ** rng.uniform(0.5, 2.5, n),
+                value_per_conversion=10 ** rng.uniform(0.7, 2.0, n),
                 spend_cap=np.where(capped, half * rng.uniform(0.3, 1.5, n), np.inf),
                 min_budget=0.0,
                 max_budget=np.inf,
