@@ -1,0 +1,509 @@
+"""`python -m oktapi.bench`: every registered policy against the clairvoyant oracle.
+
+Runs each policy (seed policies at several steps s, the others once) on every scenario over
+several seeds, prints % of the oracle's expected objective (mean +- std per scenario and the mean
+over scenarios), the allocate timing per policy and the Chapelle & Li check, and writes
+results.json plus one cumulative-regret PNG per scenario.
+
+From Python, for tuning one policy on a few scenarios:
+    from oktapi.bench import Variant, run_bench
+    result = run_bench([Variant("response_curve", params={...})], scenarios=["saturating"])
+    result.rows[0].overall_mean
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from oktapi.engine.policies import POLICIES, get_policy
+from oktapi.engine.simulate import (
+    HOLDOUT_SCENARIOS,
+    SCENARIOS,
+    Scenario,
+    chapelle_li_check,
+    get_scenario,
+    oracle,
+    run,
+    score,
+)
+
+DEFAULT_STEPS = (0.01, 0.05, 0.10, 0.20)
+QUICK_STEPS = (0.05, 0.20)
+QUICK_SCENARIOS = ("linear_cpa", "saturating", "capped_delivery", "sparse_counts")
+DEFAULT_SEEDS = 10
+QUICK_SEEDS = 3
+ORACLE_LABEL = "oracle"
+STEPLESS = 0.05  # step handed to policies that ignore it (State.create requires one)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One row of the table: a policy, its step (None when it ignores the step) and params."""
+
+    policy: str
+    step: float | None = None
+    params: dict | None = None
+
+    @property
+    def label(self) -> str:
+        """Row label, e.g. 'thompson s=5%' or 'response_curve'."""
+        if self.step is None:
+            return self.policy
+        return f"{self.policy} s={self.step * 100:g}%"
+
+
+@dataclass
+class Cell:
+    """One policy on one scenario, over seeds."""
+
+    percents: list[float]
+    timesteps_to_90: list[int]
+    volatility: list[float]
+    regret_mean: list[float]  # mean cumulative regret by timestep
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def mean(self) -> float:
+        """Mean % of oracle over seeds (NaN if every run failed)."""
+        return float(np.mean(self.percents)) if self.percents else float("nan")
+
+    @property
+    def std(self) -> float:
+        """Standard deviation over seeds."""
+        return float(np.std(self.percents, ddof=1)) if len(self.percents) > 1 else 0.0
+
+    def to_dict(self) -> dict:
+        """JSON-safe summary."""
+        return {
+            "mean": self.mean,
+            "std": self.std,
+            "percent_of_oracle": self.percents,
+            "timesteps_to_90": float(np.mean(self.timesteps_to_90)) if self.percents else None,
+            "volatility": float(np.mean(self.volatility)) if self.percents else None,
+            "cumulative_regret_mean": self.regret_mean,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class Row:
+    """A variant's cells over the scenarios."""
+
+    variant: Variant
+    cells: dict[str, Cell]
+
+    @property
+    def label(self) -> str:
+        """Row label."""
+        return self.variant.label
+
+    @property
+    def overall_mean(self) -> float:
+        """Mean over scenarios of the per-scenario mean % of oracle."""
+        return float(np.mean([cell.mean for cell in self.cells.values()]))
+
+    def to_dict(self) -> dict:
+        """JSON-safe summary."""
+        return {
+            "label": self.label,
+            "policy": self.variant.policy,
+            "step": self.variant.step,
+            "params": self.variant.params or {},
+            "overall_mean": self.overall_mean,
+            "scenarios": {name: cell.to_dict() for name, cell in self.cells.items()},
+        }
+
+
+@dataclass
+class BenchResult:
+    """Everything the bench measured; `rows` excludes the oracle, which is always 100%."""
+
+    rows: list[Row]
+    oracle_row: Row
+    scenarios: list[Scenario]
+    seeds: int
+    allocate_ms: dict[str, float]
+    chapelle_li: dict | None
+    wall_seconds: float = 0.0
+
+    @property
+    def best(self) -> Row:
+        """The variant with the highest mean % of oracle over scenarios."""
+        return max(self.rows, key=lambda row: row.overall_mean)
+
+    def best_per_policy(self) -> dict[str, Row]:
+        """For each policy, its best step."""
+        best: dict[str, Row] = {}
+        for row in self.rows:
+            current = best.get(row.variant.policy)
+            if current is None or row.overall_mean > current.overall_mean:
+                best[row.variant.policy] = row
+        return best
+
+    def to_dict(self) -> dict:
+        """JSON-safe results, as written to results.json."""
+        return {
+            "seeds": self.seeds,
+            "scenarios": {
+                s.name: {
+                    "description": s.description,
+                    "n_campaigns": s.n_campaigns,
+                    "timesteps": s.timesteps,
+                    "objective": s.objective,
+                    "total_budget": s.total_budget,
+                    "holdout": s.holdout,
+                    "oracle_expected_total": oracle(s).total,
+                }
+                for s in self.scenarios
+            },
+            "rows": [self.oracle_row.to_dict()] + [row.to_dict() for row in self.rows],
+            "best": {"label": self.best.label, "overall_mean": self.best.overall_mean},
+            "best_step_per_policy": {
+                name: {"label": row.label, "overall_mean": row.overall_mean}
+                for name, row in self.best_per_policy().items()
+            },
+            "allocate_ms": self.allocate_ms,
+            "chapelle_li": self.chapelle_li,
+            "wall_seconds": self.wall_seconds,
+        }
+
+
+def default_variants(
+    policies: Sequence[str] | None = None, steps: Sequence[float] = DEFAULT_STEPS
+) -> list[Variant]:
+    """Every registered policy (or the named ones): step policies at each step, others once."""
+    names = list(POLICIES) if policies is None else list(policies)
+    if policies is None and "even" not in names:
+        names.append("even")
+    variants = []
+    for name in names:
+        policy_class = get_policy(name)
+        if getattr(policy_class, "uses_step", False):
+            variants.extend(Variant(name, step) for step in steps)
+        else:
+            variants.append(Variant(name))
+    return variants
+
+
+def _resolve_scenarios(names: Sequence[str] | None, holdout: bool) -> list[Scenario]:
+    """Scenario objects by name, or the whole shipped (or holdout) set."""
+    if names:
+        return [get_scenario(name) for name in names]
+    return list((HOLDOUT_SCENARIOS if holdout else SCENARIOS).values())
+
+
+_VARIANTS: list[Variant] = []
+_SCENARIOS: dict[str, Scenario] = {}
+
+
+def _simulate(task: tuple[int, str, int]) -> tuple[int, str, int, dict | str]:
+    """Worker: one (variant, scenario, seed) run scored against the cached oracle."""
+    variant_index, scenario_name, seed = task
+    variant = _VARIANTS[variant_index]
+    scenario = _SCENARIOS[scenario_name]
+    step = STEPLESS if variant.step is None else variant.step
+    try:
+        trace = run(scenario, variant.policy, variant.params, step, seed)
+    except Exception as error:  # report it in the table instead of losing the other runs
+        return variant_index, scenario_name, seed, f"{type(error).__name__}: {error}"
+    metrics = score(scenario, trace.budgets, oracle(scenario))
+    return (
+        variant_index,
+        scenario_name,
+        seed,
+        {
+            "percent": metrics.percent_of_oracle,
+            "timesteps_to_90": metrics.timesteps_to_90,
+            "volatility": metrics.volatility,
+            "regret": metrics.cumulative_regret,
+        },
+    )
+
+
+def run_bench(
+    variants: Sequence[Variant] | None = None,
+    scenarios: Sequence[str] | None = None,
+    seeds: int = DEFAULT_SEEDS,
+    *,
+    holdout: bool = False,
+    jobs: int = 2,
+    progress: bool = False,
+    time_policies: bool = False,
+    chapelle_li_seeds: int = 0,
+) -> BenchResult:
+    """Simulate every variant on every scenario for seeds 0..seeds-1 and summarise."""
+    started = time.perf_counter()
+    variant_list = list(variants) if variants is not None else default_variants()
+    scenario_list = _resolve_scenarios(scenarios, holdout)
+    for scenario in scenario_list:
+        oracle(scenario)  # computed once here; forked workers inherit the cache
+    _VARIANTS[:] = variant_list
+    _SCENARIOS.clear()
+    _SCENARIOS.update({s.name: s for s in scenario_list})
+    # Longest runs first so the workers finish together.
+    ordered = sorted(scenario_list, key=lambda s: -s.timesteps * (1 + s.n_campaigns / 10))
+    tasks = [
+        (variant_index, scenario.name, seed)
+        for scenario in ordered
+        for variant_index in range(len(variant_list))
+        for seed in range(seeds)
+    ]
+    outcomes = _execute(tasks, jobs, progress)
+
+    rows = []
+    for variant_index, variant in enumerate(variant_list):
+        cells = {}
+        for scenario in scenario_list:
+            done = [outcomes[(variant_index, scenario.name, seed)] for seed in range(seeds)]
+            good = [outcome for outcome in done if isinstance(outcome, dict)]
+            cells[scenario.name] = Cell(
+                percents=[o["percent"] for o in good],
+                timesteps_to_90=[o["timesteps_to_90"] for o in good],
+                volatility=[o["volatility"] for o in good],
+                regret_mean=np.mean([o["regret"] for o in good], axis=0).tolist() if good else [],
+                errors=[outcome for outcome in done if isinstance(outcome, str)],
+            )
+        rows.append(Row(variant, cells))
+    oracle_row = Row(
+        Variant(ORACLE_LABEL),
+        {
+            s.name: Cell(
+                percents=[100.0] * seeds,
+                timesteps_to_90=[0] * seeds,
+                volatility=[score(s, oracle(s).budgets, oracle(s)).volatility] * seeds,
+                regret_mean=[0.0] * s.timesteps,
+            )
+            for s in scenario_list
+        },
+    )
+    allocate_ms = _time_policies(variant_list) if time_policies else {}
+    chapelle = chapelle_li_check(chapelle_li_seeds).to_dict() if chapelle_li_seeds else None
+    return BenchResult(
+        rows=rows,
+        oracle_row=oracle_row,
+        scenarios=scenario_list,
+        seeds=seeds,
+        allocate_ms=allocate_ms,
+        chapelle_li=chapelle,
+        wall_seconds=time.perf_counter() - started,
+    )
+
+
+def _execute(
+    tasks: list[tuple[int, str, int]], jobs: int, progress: bool
+) -> dict[tuple[int, str, int], dict | str]:
+    """Run the tasks, in a fork pool when jobs > 1, with an optional rich progress bar."""
+    outcomes: dict[tuple[int, str, int], dict | str] = {}
+    bar = None
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        bar.start()
+        bar_task = bar.add_task("simulating", total=len(tasks))
+    try:
+        if jobs > 1:
+            context = multiprocessing.get_context("fork")
+            with context.Pool(jobs) as pool:
+                for outcome in pool.imap_unordered(_simulate, tasks, chunksize=4):
+                    outcomes[outcome[:3]] = outcome[3]
+                    if bar is not None:
+                        bar.advance(bar_task)
+        else:
+            for task in tasks:
+                outcome = _simulate(task)
+                outcomes[outcome[:3]] = outcome[3]
+                if bar is not None:
+                    bar.advance(bar_task)
+    finally:
+        if bar is not None:
+            bar.stop()
+    return outcomes
+
+
+def _time_policies(variants: Sequence[Variant]) -> dict[str, float]:
+    """Median ms of one AI.allocate for 50 campaigns with 90 timesteps of history, per policy."""
+    from oktapi.engine.timing import time_allocate
+
+    timings: dict[str, float] = {}
+    for variant in variants:
+        if variant.policy not in timings:
+            timings[variant.policy] = time_allocate(
+                variant.policy, repeats=50, params=variant.params
+            )
+    return timings
+
+
+def print_report(result: BenchResult, console=None) -> None:
+    """The % of oracle table, the best variant, timings and the Chapelle & Li regret."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(
+        width=max(Console().width, 220) if not sys.stdout.isatty() else None
+    )
+    names = [s.name for s in result.scenarios]
+    table = Table(
+        title=f"% of the clairvoyant oracle's expected objective (mean ± std over {result.seeds} seeds)"
+    )
+    table.add_column("policy", no_wrap=True)
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("mean", justify="right", no_wrap=True)
+    best_per_column = {
+        name: max(row.cells[name].mean for row in result.rows) if result.rows else None
+        for name in names
+    }
+    for row in [result.oracle_row, *result.rows]:
+        cells = []
+        for name in names:
+            cell = row.cells[name]
+            if cell.errors and not cell.percents:
+                cells.append("[red]error[/red]")
+                continue
+            text = f"{cell.mean:.1f}±{cell.std:.1f}"
+            if row is not result.oracle_row and cell.mean == best_per_column[name]:
+                text = f"[bold green]{text}[/bold green]"
+            if cell.errors:
+                text += f" [red]({len(cell.errors)} err)[/red]"
+            cells.append(text)
+        table.add_row(row.label, *cells, f"{row.overall_mean:.1f}")
+    console.print(table)
+    if result.rows:
+        best = result.best
+        console.print(
+            f"Best: [bold]{best.label}[/bold] at {best.overall_mean:.1f}% of the oracle "
+            f"(mean over {len(names)} scenarios)"
+        )
+        summary = Table(title="Per policy at its best step")
+        for column in ("policy", "best row", "% oracle", "timesteps to 90%", "volatility"):
+            summary.add_column(column, justify="right" if column != "policy" else "left")
+        summary.add_column("allocate ms (50 campaigns, 90 timesteps)", justify="right")
+        for policy, row in result.best_per_policy().items():
+            to_90 = np.mean([np.mean(c.timesteps_to_90) for c in row.cells.values() if c.percents])
+            moved = np.mean([np.mean(c.volatility) for c in row.cells.values() if c.percents])
+            timing = result.allocate_ms.get(policy)
+            summary.add_row(
+                policy,
+                row.label,
+                f"{row.overall_mean:.1f}",
+                f"{to_90:.1f}",
+                f"{moved:.3f}",
+                "-" if timing is None else f"{timing:.3f}",
+            )
+        console.print(summary)
+    if result.chapelle_li:
+        cl = result.chapelle_li
+        console.print(
+            f"Chapelle & Li check (10 arms 0.5/0.4x9, 10,000 pulls in batches of 100, Thompson): "
+            f"regret {cl['mean']:.1f} ± {cl['std']:.1f} over {cl['seeds']} seeds "
+            f"(reference ≈ 147 ± 20)"
+        )
+    errors = [
+        (row.label, name, error)
+        for row in result.rows
+        for name, cell in row.cells.items()
+        for error in cell.errors[:1]
+    ]
+    for label, name, error in errors:
+        console.print(f"[red]{label} on {name} failed:[/red] {error}")
+    console.print(f"Wall time {result.wall_seconds:.1f} s")
+
+
+def plot_regret(result: BenchResult, out_dir: Path) -> list[Path]:
+    """One PNG per scenario: mean cumulative regret of each policy at its best step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    best_rows = list(result.best_per_policy().values())
+    paths = []
+    for scenario in result.scenarios:
+        figure, axes = plt.subplots(figsize=(8, 5))
+        timesteps = np.arange(1, scenario.timesteps + 1)
+        for row in best_rows:
+            regret = row.cells[scenario.name].regret_mean
+            if regret:
+                axes.plot(timesteps, regret, label=row.label)
+        axes.axhline(0.0, color="black", linewidth=0.8, label="oracle")
+        axes.set_xlabel("timestep")
+        unit = "revenue" if scenario.objective == "revenue" else "conversions"
+        axes.set_ylabel(f"cumulative expected regret ({unit})")
+        axes.set_title(f"{scenario.name}: {scenario.description}", fontsize=9)
+        axes.legend(fontsize=8)
+        figure.tight_layout()
+        path = out_dir / f"{scenario.name}.png"
+        figure.savefig(path, dpi=90)
+        plt.close(figure)
+        paths.append(path)
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point; returns the process exit code (1 if any run failed)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m oktapi.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer seeds, scenarios and steps")
+    parser.add_argument("--holdout", action="store_true", help="run the holdout scenarios")
+    parser.add_argument("--policies", help="comma-separated policy names (default: all registered)")
+    parser.add_argument("--scenarios", help="comma-separated scenario names")
+    parser.add_argument("--seeds", type=int, help=f"seeds per scenario (default {DEFAULT_SEEDS})")
+    parser.add_argument("--steps", help="comma-separated steps, e.g. 0.01,0.05")
+    parser.add_argument("--out", default="bench", help="directory for results.json and PNGs")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = parser.parse_args(argv)
+
+    steps = QUICK_STEPS if args.quick else DEFAULT_STEPS
+    if args.steps:
+        steps = tuple(float(step) for step in args.steps.split(","))
+    seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
+    scenarios = args.scenarios.split(",") if args.scenarios else None
+    if scenarios is None and args.quick and not args.holdout:
+        scenarios = list(QUICK_SCENARIOS)
+    policies = args.policies.split(",") if args.policies else None
+    try:
+        variants = default_variants(policies, steps)
+        if scenarios:
+            [get_scenario(name) for name in scenarios]
+    except ValueError as error:
+        parser.error(str(error))
+
+    result = run_bench(
+        variants,
+        scenarios,
+        seeds,
+        holdout=args.holdout,
+        jobs=max(args.jobs, 1),
+        progress=not args.no_progress,
+        time_policies=True,
+        chapelle_li_seeds=20 if args.quick else 100,
+    )
+    print_report(result)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(result.to_dict(), indent=1))
+    paths = plot_regret(result, out_dir)
+    print(f"Wrote {out_dir / 'results.json'} and {len(paths)} PNGs in {out_dir}/")
+    failed = any(cell.errors for row in result.rows for cell in row.cells.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

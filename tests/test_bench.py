@@ -1,0 +1,95 @@
+"""`python -m oktapi.bench --quick` keeps working: table, results.json and PNGs (never timing)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from oktapi.bench import QUICK_SCENARIOS, Variant, default_variants, run_bench
+from oktapi.engine.policies import POLICIES
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def quick_bench(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One quick bench run shared by the assertions below."""
+    out = tmp_path_factory.mktemp("bench")
+    completed = subprocess.run(
+        [sys.executable, "-m", "oktapi.bench", "--quick", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return completed, out
+
+
+def test_quick_bench_succeeds_and_prints_the_table(quick_bench):
+    """Exit code 0; the table names every quick scenario, an oracle row at 100%, every policy."""
+    completed, _ = quick_bench
+    assert completed.returncode == 0, completed.stderr + completed.stdout
+    lines = completed.stdout.splitlines()
+    header = next(line for line in lines if "policy" in line and "mean" in line)
+    for name in QUICK_SCENARIOS:
+        assert name in header
+    oracle_line = next(line for line in lines if line.strip("│┃ ").startswith("oracle"))
+    assert oracle_line.count("100.0±0.0") == len(QUICK_SCENARIOS)
+    for name in POLICIES:
+        assert any(line.strip("│┃ ").startswith(name) for line in lines), name
+    assert any(line.startswith("Best:") for line in lines)
+    assert "Chapelle & Li" in completed.stdout
+
+
+def test_quick_bench_writes_results_json(quick_bench):
+    """results.json holds the oracle row at 100%, one row per policy/step, and the best row."""
+    _, out = quick_bench
+    results = json.loads((out / "results.json").read_text())
+    rows = {row["label"]: row for row in results["rows"]}
+    assert rows["oracle"]["overall_mean"] == pytest.approx(100.0)
+    assert set(results["scenarios"]) == set(QUICK_SCENARIOS)
+    expected_labels = {variant.label for variant in default_variants(steps=(0.05, 0.2))}
+    assert expected_labels <= set(rows)
+    for label in expected_labels:
+        for name in QUICK_SCENARIOS:
+            cell = rows[label]["scenarios"][name]
+            assert len(cell["percent_of_oracle"]) == results["seeds"]
+            assert 0.0 < cell["mean"] <= 100.0 + 1e-6
+            assert len(cell["cumulative_regret_mean"]) == results["scenarios"][name]["timesteps"]
+    assert results["best"]["label"] in rows
+    assert set(results["allocate_ms"]) == {row["policy"] for row in results["rows"][1:]}
+    assert results["chapelle_li"]["seeds"] > 0
+
+
+def test_quick_bench_draws_one_png_per_scenario(quick_bench):
+    """A regret chart per scenario, as real PNG files."""
+    _, out = quick_bench
+    for name in QUICK_SCENARIOS:
+        png = out / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_bench_from_python_for_one_policy_and_scenario():
+    """The tuning entry point: one variant, one scenario, in process."""
+    result = run_bench([Variant("even")], scenarios=["linear_cpa"], seeds=2, jobs=1)
+    assert [row.label for row in result.rows] == ["even"]
+    cell = result.rows[0].cells["linear_cpa"]
+    assert len(cell.percents) == 2
+    assert cell.mean == pytest.approx(73.8, abs=0.1)  # 1/3 of the budget on each CPA 10/14/20
+
+
+def test_unknown_policy_is_a_usage_error():
+    """A typo in --policies says which names exist instead of a traceback."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "oktapi.bench", "--policies", "nope", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "available" in completed.stderr
