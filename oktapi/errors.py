@@ -89,9 +89,23 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     """Drop non-JSON context (exceptions, NaN inputs, huge strings) from validation errors."""
     cleaned = []
     for error in errors:
-        item = {key: error[key] for key in ("type", "loc", "msg") if key in error}
+        item: dict[str, Any] = {
+            "type": error.get("type"),
+            "loc": [
+                part if isinstance(part, int) else _safe_text(str(part))
+                for part in error.get("loc", ())
+            ],
+            "msg": _safe_text(error.get("msg", "")),
+        }
         value = error.get("input")
-        if isinstance(value, str | int | bool) or value is None:
-            item["input"] = value[:200] if isinstance(value, str) else value
+        if isinstance(value, str):
+            item["input"] = _safe_text(value[:200])
+        elif value is None or (isinstance(value, int) and abs(value) < 10**18):
+            item["input"] = value  # bools are ints; huge ints are left out
         cleaned.append(item)
     return cleaned
+
+
+def _safe_text(text: str) -> str:
+    """Lone surrogates (valid in JSON escapes, not in UTF-8) would make the error itself a 500."""
+    return text.encode("utf-8", "replace").decode("utf-8")

@@ -1,5 +1,12 @@
 """HTTP endpoints of API.md; thin layers over the services. ROUTERS is the one list to mount."""
 
-from oktapi.routers import audit, health
+from oktapi.routers import audit, auth, campaigns, clients, health, users
 
-ROUTERS = [health.router, audit.router]
+ROUTERS = [
+    health.router,
+    auth.router,
+    users.router,
+    clients.router,
+    campaigns.router,
+    audit.router,
+]

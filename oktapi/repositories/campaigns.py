@@ -1,0 +1,120 @@
+"""Campaign documents; every query carries the caller's client filter."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from oktapi.deps import Page, Principal
+from oktapi.errors import Conflict, NotFound
+from oktapi.repositories.base import new_id, scoped, utc_now
+
+COLLECTION = "campaigns"
+
+
+def _duplicate_name(name: str) -> Conflict:
+    return Conflict(f"A campaign named {name!r} already exists for this client")
+
+
+class CampaignRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._campaigns = db[COLLECTION]
+
+    def get(self, principal: Principal, campaign_id: str) -> dict[str, Any]:
+        """The campaign, or NotFound("Campaign") if it is missing or not the caller's."""
+        campaign = self._campaigns.find_one(scoped(principal, {"_id": campaign_id}))
+        if campaign is None:
+            raise NotFound("Campaign")
+        return campaign
+
+    def list_for_client(
+        self, principal: Principal, client_id: str, page: Page
+    ) -> list[dict[str, Any]]:
+        return list(
+            self._campaigns.find(
+                scoped(principal, {"client_id": client_id}),
+                sort=[("name", ASCENDING), ("_id", ASCENDING)],
+                skip=page.offset,
+                limit=page.limit,
+            )
+        )
+
+    def list_by_ids(
+        self, principal: Principal, client_id: str, ids: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        """The campaigns of `client_id` among `ids` that the caller may see, in the order of `ids`.
+
+        Unknown, foreign or repeated ids are dropped; callers compare lengths to report them.
+        """
+        wanted = list(dict.fromkeys(value for value in ids if isinstance(value, str)))
+        if not wanted:
+            return []
+        found = list(
+            self._campaigns.find(
+                scoped(principal, {"client_id": client_id, "_id": {"$in": wanted}})
+            )
+        )
+        by_id = {campaign["_id"]: campaign for campaign in found}
+        return [by_id[campaign_id] for campaign_id in wanted if campaign_id in by_id]
+
+    def create(
+        self,
+        *,
+        client_id: str,
+        name: str,
+        platform: str | None,
+        min_budget: float,
+        max_budget: float | None,
+    ) -> dict[str, Any]:
+        """Insert a campaign; the caller has already checked that it may see `client_id`."""
+        now = utc_now()
+        campaign = {
+            "_id": new_id(),
+            "client_id": client_id,
+            "name": name,
+            "platform": platform,
+            "min_budget": float(min_budget),
+            "max_budget": None if max_budget is None else float(max_budget),
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            self._campaigns.insert_one(campaign)
+        except DuplicateKeyError:
+            raise _duplicate_name(name) from None
+        return campaign
+
+    def update(
+        self, principal: Principal, campaign_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        campaign = self.get(principal, campaign_id)
+        if not changes:
+            return campaign
+        changes = {**changes, "updated_at": utc_now()}
+        try:
+            result = self._campaigns.update_one(
+                scoped(principal, {"_id": campaign_id}), {"$set": changes}
+            )
+        except DuplicateKeyError:
+            raise _duplicate_name(changes.get("name", campaign["name"])) from None
+        if result.matched_count == 0:
+            raise NotFound("Campaign")
+        return {**campaign, **changes}
+
+    def in_active_plan(self, campaign_id: str) -> bool:
+        return (
+            self._db["plans"].find_one(
+                {"campaign_ids": campaign_id, "status": "active"}, projection={"_id": True}
+            )
+            is not None
+        )
+
+    def delete(self, principal: Principal, campaign_id: str) -> dict[str, Any]:
+        campaign = self.get(principal, campaign_id)
+        result = self._campaigns.delete_one(scoped(principal, {"_id": campaign_id}))
+        if result.deleted_count == 0:
+            raise NotFound("Campaign")
+        return campaign

@@ -1,0 +1,92 @@
+"""Client documents; every read and write is limited to the caller's clients (field `_id`)."""
+
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+
+from oktapi.deps import Page, Principal
+from oktapi.errors import NotFound
+from oktapi.repositories.base import new_id, scoped, utc_now
+
+COLLECTION = "clients"
+SCOPE_FIELD = "_id"
+
+
+class ClientRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._clients = db[COLLECTION]
+
+    def _scoped(self, principal: Principal, query: dict[str, Any]) -> dict[str, Any]:
+        return scoped(principal, query, SCOPE_FIELD)
+
+    def get(self, principal: Principal, client_id: str) -> dict[str, Any]:
+        """The client, or NotFound("Client") if it is missing or not the caller's."""
+        client = self._clients.find_one(self._scoped(principal, {"_id": client_id}))
+        if client is None:
+            raise NotFound("Client")
+        return client
+
+    def list_page(self, principal: Principal, page: Page) -> list[dict[str, Any]]:
+        return list(
+            self._clients.find(
+                self._scoped(principal, {}),
+                sort=[("name", ASCENDING), ("_id", ASCENDING)],
+                skip=page.offset,
+                limit=page.limit,
+            )
+        )
+
+    def existing_ids(self, client_ids: list[str]) -> set[str]:
+        """Which of these ids are clients (admin-only checks, e.g. assigning clients to a user)."""
+        if not client_ids:
+            return set()
+        found = self._clients.find({"_id": {"$in": client_ids}}, projection={"_id": True})
+        return {client["_id"] for client in list(found)}
+
+    def create(self, *, name: str, currency: str, created_by: str) -> dict[str, Any]:
+        now = utc_now()
+        client = {
+            "_id": new_id(),
+            "name": name,
+            "currency": currency,
+            "created_at": now,
+            "updated_at": now,
+            "created_by": created_by,
+        }
+        self._clients.insert_one(client)
+        return client
+
+    def update(
+        self, principal: Principal, client_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        client = self.get(principal, client_id)
+        if not changes:
+            return client
+        changes = {**changes, "updated_at": utc_now()}
+        result = self._clients.update_one(
+            self._scoped(principal, {"_id": client_id}), {"$set": changes}
+        )
+        if result.matched_count == 0:
+            raise NotFound("Client")
+        return {**client, **changes}
+
+    def delete(self, principal: Principal, client_id: str) -> dict[str, Any]:
+        """Delete the client and everything that hangs off it; returns the deleted client."""
+        client = self.get(principal, client_id)
+        plan_ids = [
+            plan["_id"]
+            for plan in list(
+                self._db["plans"].find({"client_id": client_id}, projection={"_id": True})
+            )
+        ]
+        self._db["campaigns"].delete_many({"client_id": client_id})
+        if plan_ids:
+            self._db["plan_timesteps"].delete_many({"plan_id": {"$in": plan_ids}})
+        self._db["plans"].delete_many({"client_id": client_id})
+        self._db["users"].update_many(
+            {"client_ids": client_id}, {"$pull": {"client_ids": client_id}}
+        )
+        self._clients.delete_one(self._scoped(principal, {"_id": client_id}))
+        return client

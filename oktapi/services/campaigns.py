@@ -1,0 +1,89 @@
+"""Campaigns: bounds stay ordered across partial updates; a campaign in use cannot be deleted."""
+
+from typing import Any
+
+from pymongo.database import Database
+
+from oktapi.deps import Page, Principal
+from oktapi.errors import Conflict, Invalid
+from oktapi.models.campaigns import CampaignCreate, CampaignUpdate
+from oktapi.repositories.audit import AuditRepository
+from oktapi.repositories.campaigns import CampaignRepository
+from oktapi.repositories.clients import ClientRepository
+
+
+def create_campaign(
+    *, db: Database, principal: Principal, client_id: str, body: CampaignCreate
+) -> dict[str, Any]:
+    client = ClientRepository(db).get(principal, client_id)
+    campaign = CampaignRepository(db).create(
+        client_id=client["_id"],
+        name=body.name,
+        platform=body.platform,
+        min_budget=body.min_budget,
+        max_budget=body.max_budget,
+    )
+    AuditRepository(db).append(
+        actor=principal,
+        action="campaign.created",
+        client_id=client_id,
+        target_id=campaign["_id"],
+        changes=body.model_dump(),
+    )
+    return campaign
+
+
+def list_campaigns(
+    *, db: Database, principal: Principal, client_id: str, page: Page
+) -> list[dict[str, Any]]:
+    ClientRepository(db).get(principal, client_id)
+    return CampaignRepository(db).list_for_client(principal, client_id, page)
+
+
+def get_campaign(*, db: Database, principal: Principal, campaign_id: str) -> dict[str, Any]:
+    return CampaignRepository(db).get(principal, campaign_id)
+
+
+def update_campaign(
+    *, db: Database, principal: Principal, campaign_id: str, body: CampaignUpdate
+) -> dict[str, Any]:
+    """Checks min ≤ max on the values the campaign will have, not only on those sent."""
+    campaigns = CampaignRepository(db)
+    stored = campaigns.get(principal, campaign_id)
+    changes = body.changes()
+    min_budget = changes.get("min_budget", stored["min_budget"])
+    max_budget = changes["max_budget"] if "max_budget" in changes else stored.get("max_budget")
+    if max_budget is not None and min_budget > max_budget:
+        field = "min_budget" if "min_budget" in changes else "max_budget"
+        raise Invalid(
+            f"min_budget ({min_budget:g}) must not exceed max_budget ({max_budget:g})",
+            loc=("body", field),
+        )
+    for money in ("min_budget", "max_budget"):
+        if changes.get(money) is not None:
+            changes[money] = float(changes[money])
+    campaign = campaigns.update(principal, campaign_id, changes)
+    if changes:
+        AuditRepository(db).append(
+            actor=principal,
+            action="campaign.updated",
+            client_id=stored["client_id"],
+            target_id=campaign_id,
+            changes=changes,
+        )
+    return campaign
+
+
+def delete_campaign(*, db: Database, principal: Principal, campaign_id: str) -> None:
+    campaigns = CampaignRepository(db)
+    stored = campaigns.get(principal, campaign_id)
+    if campaigns.in_active_plan(campaign_id):
+        raise Conflict("The campaign is part of an active plan; finish or delete the plan first")
+    campaigns.delete(principal, campaign_id)
+    AuditRepository(db).append(
+        actor=principal,
+        action="campaign.deleted",
+        client_id=stored["client_id"],
+        target_id=campaign_id,
+        changes={"name": stored["name"]},
+    )
