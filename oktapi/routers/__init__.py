@@ -1,6 +1,6 @@
 """HTTP endpoints of API.md; thin layers over the services. ROUTERS is the one list to mount."""
 
-from oktapi.routers import audit, auth, campaigns, clients, health, users
+from oktapi.routers import audit, auth, campaigns, clients, health, plans, users
 
 ROUTERS = [
     health.router,
@@ -9,4 +9,5 @@ ROUTERS = [
     clients.router,
     campaigns.router,
     audit.router,
+    plans.router,
 ]

@@ -1,0 +1,171 @@
+"""Plan schemas: what a caller may send to create a plan or report a timestep, and what it reads."""
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from oktapi.models.base import MAX_MONEY, Body, DocumentId, Name
+
+MAX_TIMESTEPS = 10_000
+MAX_PLAN_CAMPAIGNS = 500
+MAX_SEED = 2**63 - 1  # BSON int64
+MAX_COUNT = 10**15  # conversions, clicks, impressions: generous but finite
+
+
+def _integral(value: Any) -> Any:
+    """Accept 31.0 as 31 (scripts compute counts in floats); 31.5 still fails as not an integer."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=MAX_COUNT)]
+ReportedMoney = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
+Objective = Literal["conversions", "revenue"]
+PlanStatus = Literal["active", "finished"]
+
+
+class PlanCreate(Body):
+    """One budget optimisation: total budget b over n campaigns and t timesteps."""
+
+    name: Name | None = None
+    campaign_ids: list[DocumentId] = Field(min_length=1, max_length=MAX_PLAN_CAMPAIGNS)
+    total_budget: float = Field(gt=0, le=MAX_MONEY, allow_inf_nan=False)
+    timesteps: int = Field(ge=1, le=MAX_TIMESTEPS)
+    start: date | None = Field(default=None, strict=False, description="ISO date of timestep 0")
+    timestep_days: int = Field(default=1, ge=1, le=366)
+    objective: Objective = "conversions"
+    policy: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Left out: the best default."
+    )
+    policy_params: dict[str, Any] = Field(default_factory=dict)
+    step: float = Field(default=0.05, gt=0, le=1, allow_inf_nan=False)
+    seed: int | None = Field(
+        default=None, ge=0, le=MAX_SEED, description="Left out: one is drawn and stored."
+    )
+
+    @field_validator("campaign_ids")
+    @classmethod
+    def _no_repeats(cls, campaign_ids: list[str]) -> list[str]:
+        seen: set[str] = set()
+        repeated = [cid for cid in campaign_ids if cid in seen or seen.add(cid)]
+        if repeated:
+            listed = ", ".join(sorted(set(repeated)))
+            raise ValueError(f"each campaign may appear once; repeated: {listed}")
+        return campaign_ids
+
+
+class CampaignResult(Body):
+    """What one campaign delivered in the reported timestep."""
+
+    campaign_id: DocumentId
+    spend: ReportedMoney
+    conversions: Count
+    revenue: ReportedMoney = 0.0
+    clicks: Count | None = None
+    impressions: Count | None = None
+
+
+class ResultsPost(Body):
+    """One timestep's results: one entry per campaign of the plan, each exactly once."""
+
+    timestep: int = Field(ge=0, le=MAX_TIMESTEPS)
+    results: list[CampaignResult] = Field(min_length=1, max_length=MAX_PLAN_CAMPAIGNS)
+
+
+class CampaignAllocation(BaseModel):
+    """The budget to set on one campaign; the explanation fields appear when the policy gives them."""
+
+    campaign_id: str
+    budget: float
+    expected: float | None = Field(
+        default=None, description="Outcome the policy expects from this budget."
+    )
+    lower: float | None = Field(default=None, description="Low end of that expectation.")
+    upper: float | None = Field(default=None, description="High end of that expectation.")
+    marginal_return: float | None = Field(
+        default=None, description="Expected extra outcome per extra unit of budget."
+    )
+
+
+class AllocationPublic(BaseModel):
+    """The budgets of one timestep; they sum to at most timestep_budget and respect the bounds."""
+
+    timestep: int
+    allocations: list[CampaignAllocation]
+    timestep_budget: float
+    note: str | None = None
+    period_start: date | None = Field(
+        default=None, description="First day, if the plan has a start"
+    )
+    period_end: date | None = Field(default=None, description="Last day, if the plan has a start")
+
+
+class PlanPublic(BaseModel):
+    """A plan as callers see it: its settings, where it stands, and the current allocation."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    client_id: str
+    name: str
+    campaign_ids: list[str]
+    total_budget: float
+    timesteps: int
+    start: date | None
+    timestep_days: int
+    objective: Objective
+    policy: str
+    policy_params: dict[str, Any]
+    step: float
+    seed: int
+    status: PlanStatus
+    timestep: int = Field(
+        description="The next timestep to be reported (= timesteps when finished)."
+    )
+    budget_spent: float
+    budget_remaining: float
+    allocation: AllocationPublic | None = Field(
+        description="Budgets for `timestep`; null once finished."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignResultPublic(BaseModel):
+    """One campaign's reported numbers, as stored."""
+
+    campaign_id: str
+    spend: float
+    conversions: int
+    revenue: float
+    clicks: int | None = None
+    impressions: int | None = None
+
+
+class HistoryEntry(BaseModel):
+    """One timestep: the allocation given and the results reported (null while still open)."""
+
+    timestep: int
+    allocation: AllocationPublic
+    results: list[CampaignResultPublic] | None
+    reported_at: datetime | None
+
+
+class PlanHistory(BaseModel):
+    plan_id: str
+    status: PlanStatus
+    timestep: int
+    entries: list[HistoryEntry]
+
+
+class CsvImportPublic(BaseModel):
+    """What a CSV upload did: the timesteps it applied and those it found already recorded."""
+
+    rows: int
+    applied: list[int]
+    already_recorded: list[int]
+    status: PlanStatus
+    timestep: int
+    allocation: AllocationPublic | None

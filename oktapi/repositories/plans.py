@@ -1,0 +1,112 @@
+"""Every query on plans and their timestep records; reads are scoped to the caller's clients.
+
+Exactly-once is the database's job here, not Python's:
+- a timestep's results live in ``plan_timesteps`` under ``_id = "<plan_id>:<timestep>"`` (and a
+  unique index on (plan_id, timestep)), so only one insert per timestep can ever succeed;
+- the plan document carries ``version`` (= the next timestep to report) and moves forward only
+  by a conditional update on ``{"_id": id, "version": k}``, so only one writer advances it.
+"""
+
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from oktapi.deps import Page, Principal
+from oktapi.repositories.base import scoped
+
+PLANS = "plans"
+PLAN_TIMESTEPS = "plan_timesteps"
+
+# The engine state is the bulk of a plan document; lists and summaries never need it.
+WITHOUT_STATE = {"state": 0}
+
+
+def timestep_record_id(plan_id: str, timestep: int) -> str:
+    return f"{plan_id}:{timestep}"
+
+
+class TimestepAlreadyRecorded(Exception):
+    """Another request recorded this timestep first."""
+
+
+class PlanRepository:
+    def __init__(self, db: Database) -> None:
+        self._plans = db[PLANS]
+        self._timesteps = db[PLAN_TIMESTEPS]
+
+    # --- plans ---------------------------------------------------------------------------------
+
+    def insert(self, plan: dict[str, Any]) -> None:
+        self._plans.insert_one(plan)
+
+    def get(
+        self, principal: Principal, plan_id: str, *, with_state: bool = True
+    ) -> dict[str, Any] | None:
+        """The plan if it exists and the caller may see its client, else None."""
+        query = scoped(principal, {"_id": plan_id})
+        if with_state:
+            return self._plans.find_one(query)
+        return self._plans.find_one(query, WITHOUT_STATE)
+
+    def get_unscoped(self, plan_id: str) -> dict[str, Any] | None:
+        """For internal re-reads after the caller's access was already checked."""
+        return self._plans.find_one({"_id": plan_id})
+
+    def list_for_client(self, principal: Principal, client_id: str, page: Page) -> list[dict]:
+        return list(
+            self._plans.find(
+                scoped(principal, {"client_id": client_id}),
+                WITHOUT_STATE,
+                sort=[("created_at", ASCENDING), ("_id", ASCENDING)],
+                skip=page.offset,
+                limit=page.limit,
+            )
+        )
+
+    def advance(self, plan_id: str, expected_version: int, changes: dict[str, Any]) -> bool:
+        """Move the plan from ``expected_version`` to the next; False if someone else already did."""
+        result = self._plans.update_one(
+            {"_id": plan_id, "version": expected_version}, {"$set": changes}
+        )
+        return result.matched_count == 1
+
+    # --- timestep records --------------------------------------------------------------------
+
+    def insert_timestep(self, record: dict[str, Any]) -> None:
+        """Record a timestep's results; raises TimestepAlreadyRecorded if it was recorded before."""
+        record = {**record, "_id": timestep_record_id(record["plan_id"], record["timestep"])}
+        try:
+            self._timesteps.insert_one(record)
+        except DuplicateKeyError:
+            raise TimestepAlreadyRecorded from None
+
+    def get_timestep(self, plan_id: str, timestep: int) -> dict[str, Any] | None:
+        return self._timesteps.find_one({"_id": timestep_record_id(plan_id, timestep)})
+
+    def pending_timesteps(self, plans: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Records a plan document has not caught up with yet (after a crash between two writes)."""
+        wanted = [timestep_record_id(plan["_id"], plan["version"]) for plan in plans]
+        if not wanted:
+            return {}
+        records = list(self._timesteps.find({"_id": {"$in": wanted}}))
+        return {record["plan_id"]: record for record in records}
+
+    def list_timesteps(self, plan_id: str, *, skip: int = 0, limit: int = 0) -> list[dict]:
+        return list(
+            self._timesteps.find(
+                {"plan_id": plan_id},
+                sort=[("timestep", ASCENDING)],
+                skip=skip,
+                limit=limit,
+            )
+        )
+
+    def get_timesteps(self, plan_id: str, timesteps: list[int]) -> dict[int, dict[str, Any]]:
+        ids = [timestep_record_id(plan_id, timestep) for timestep in timesteps]
+        if not ids:
+            return {}
+        return {
+            record["timestep"]: record for record in self._timesteps.find({"_id": {"$in": ids}})
+        }

@@ -1,0 +1,115 @@
+"""Plan routes of API.md: create, read, allocation, results (JSON and CSV), history, list."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from oktapi.deps import CurrentPrincipal, DbDep, PageDep
+from oktapi.models.plans import (
+    MAX_TIMESTEPS,
+    AllocationPublic,
+    CsvImportPublic,
+    PlanCreate,
+    PlanHistory,
+    PlanPublic,
+    ResultsPost,
+)
+from oktapi.services import csv_import
+from oktapi.services import plans as service
+
+router = APIRouter(tags=["plans"])
+
+CSV_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+        "description": "Columns: timestep (or date), campaign (name or id), spend, conversions, "
+        "revenue; other columns are ignored, header names are case-insensitive.",
+    }
+}
+
+
+@router.post(
+    "/clients/{client_id}/plans",
+    status_code=status.HTTP_201_CREATED,
+    response_model_exclude_unset=True,
+)
+def create_plan(
+    client_id: str, body: PlanCreate, principal: CurrentPrincipal, db: DbDep
+) -> PlanPublic:
+    """Create a plan; the answer carries the allocation for timestep 0."""
+    plan = service.create_plan(db=db, principal=principal, client_id=client_id, body=body)
+    return service.plan_public(plan)
+
+
+@router.get("/clients/{client_id}/plans", response_model_exclude_unset=True)
+def list_plans(
+    client_id: str, principal: CurrentPrincipal, db: DbDep, page: PageDep
+) -> list[PlanPublic]:
+    plans = service.list_plans(db=db, principal=principal, client_id=client_id, page=page)
+    return [service.plan_public(plan) for plan in plans]
+
+
+@router.get("/plans/{plan_id}", response_model_exclude_unset=True)
+def get_plan(plan_id: str, principal: CurrentPrincipal, db: DbDep) -> PlanPublic:
+    return service.plan_public(service.get_plan(db=db, principal=principal, plan_id=plan_id))
+
+
+@router.get("/plans/{plan_id}/allocation", response_model_exclude_unset=True)
+def get_allocation(plan_id: str, principal: CurrentPrincipal, db: DbDep) -> AllocationPublic:
+    """The budgets to set on each campaign for the open timestep (409 once finished)."""
+    allocation = service.get_allocation(db=db, principal=principal, plan_id=plan_id)
+    return AllocationPublic.model_validate(allocation)
+
+
+@router.post("/plans/{plan_id}/results", response_model_exclude_unset=True)
+def post_results(
+    plan_id: str, body: ResultsPost, principal: CurrentPrincipal, db: DbDep
+) -> AllocationPublic | PlanPublic:
+    """Report timestep k; answers the allocation for k+1, or the finished plan after the last.
+
+    Posting the same numbers again answers the same; different numbers for a closed timestep,
+    or any timestep but the open one, are refused with 409.
+    """
+    return service.post_results(
+        db=db, principal=principal, plan_id=plan_id, timestep=body.timestep, results=body.results
+    )
+
+
+@router.post(
+    "/plans/{plan_id}/results/csv",
+    response_model_exclude_unset=True,
+    openapi_extra=CSV_OPENAPI,
+)
+async def import_results_csv(
+    plan_id: str, request: Request, principal: CurrentPrincipal, db: DbDep
+) -> CsvImportPublic:
+    """Apply a platform report (text/csv body or multipart `file`): all rows or none."""
+    content = await csv_import.read_upload(request)
+    return await run_in_threadpool(
+        csv_import.import_results, db=db, principal=principal, plan_id=plan_id, content=content
+    )
+
+
+@router.get("/plans/{plan_id}/history", response_model_exclude_unset=True)
+def get_history(
+    plan_id: str,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    offset: Annotated[int, Query(ge=0, le=MAX_TIMESTEPS)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_TIMESTEPS)] = MAX_TIMESTEPS,
+) -> PlanHistory:
+    """Per timestep: the allocation given and the results reported (null for the open one)."""
+    return service.get_history(
+        db=db, principal=principal, plan_id=plan_id, offset=offset, limit=limit
+    )

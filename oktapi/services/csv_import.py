@@ -1,0 +1,401 @@
+"""CSV import of platform reports (Google Ads, Meta Ads Manager exports): all rows or none.
+
+The file is parsed and checked in full, then replayed on a copy of the engine state (so the
+overspend check of a later timestep uses the allocation that timestep will really get), and only
+then applied timestep by timestep through the same exactly-once path as ``POST .../results``.
+"""
+
+import csv
+import io
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from fastapi import Request
+from pymongo.database import Database
+
+from oktapi.deps import Principal
+from oktapi.engine import AI, Results, State
+from oktapi.errors import Conflict, Invalid
+from oktapi.models.plans import MAX_COUNT, CsvImportPublic
+from oktapi.repositories.campaigns import CampaignRepository
+from oktapi.repositories.plans import PlanRepository
+from oktapi.services import plans as plan_service
+
+MAX_LISTED_PROBLEMS = 50
+MAX_MONEY = 1e12
+
+# Header names after lower-casing and collapsing spaces/underscores/dashes, per field we read.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "timestep": ("timestep", "time step"),
+    "date": ("date", "day", "reporting starts"),
+    "campaign": ("campaign", "campaign id", "campaign name"),
+    "spend": ("spend", "cost", "amount spent"),
+    "conversions": ("conversions",),
+    "revenue": ("revenue", "conversion value", "conv. value", "conversions value"),
+}
+_NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_GROUPED_NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")  # 1,234.50 as Google Ads writes it
+
+
+class CsvRejected(Invalid):
+    """The whole file is refused; the detail names every bad row (up to a limit)."""
+
+    def __init__(self, problems: list[tuple[str, tuple[str | int, ...]]]) -> None:
+        super().__init__(problems[0][0], problems[0][1])
+        shown = problems[:MAX_LISTED_PROBLEMS]
+        self.detail = [{"type": "value_error", "loc": list(loc), "msg": msg} for msg, loc in shown]
+        if len(problems) > len(shown):
+            self.detail.append(
+                {
+                    "type": "value_error",
+                    "loc": ["body"],
+                    "msg": f"... and {len(problems) - len(shown)} more problems",
+                }
+            )
+
+
+@dataclass
+class ParsedReport:
+    """Per timestep and campaign the summed numbers, and which file rows they came from."""
+
+    rows: int
+    totals: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
+    source_rows: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+
+
+async def read_upload(request: Request) -> bytes:
+    """The CSV bytes from a raw body or from the first file of a multipart form."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        for value in form.values():
+            if hasattr(value, "read"):
+                return await value.read()
+        raise Invalid("the form has no file: upload the CSV as the field 'file'", ("body", "file"))
+    return await request.body()
+
+
+def decode(content: bytes) -> str:
+    """UTF-8 (with or without BOM) or UTF-16 with BOM, as spreadsheet exports come."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return content.decode("utf-16")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid(
+            "the file is not UTF-8 (or UTF-16 with a byte-order mark) text", ("body",)
+        ) from None
+
+
+def _normal_header(name: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", name.strip().lower())
+
+
+def _find_columns(header: list[str]) -> dict[str, int]:
+    normal = [_normal_header(name) for name in header]
+    columns: dict[str, int] = {}
+    for wanted, aliases in COLUMN_ALIASES.items():
+        for alias in aliases:
+            matches = [
+                i for i, name in enumerate(normal) if name == alias or name.startswith(alias + " (")
+            ]
+            if matches:
+                columns[wanted] = matches[0]
+                break
+    return columns
+
+
+def _number(text: str) -> float | None:
+    text = text.strip()
+    if _GROUPED_NUMBER.match(text):
+        text = text.replace(",", "")
+    if not _NUMBER.match(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def parse_report(
+    text: str,
+    *,
+    campaign_ids: list[str],
+    campaign_names: dict[str, str],
+    timesteps: int,
+    start: date | None,
+    timestep_days: int,
+) -> ParsedReport:
+    """Rows → per-timestep, per-campaign totals (rows of the same day and campaign add up)."""
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = next(reader, None)
+    if not header:
+        raise Invalid(
+            "the file is empty: expected a header row and one row per campaign and timestep"
+        )
+    columns = _find_columns(header)
+    missing = [name for name in ("campaign", "spend", "conversions") if name not in columns]
+    if "timestep" not in columns and "date" not in columns:
+        missing.insert(0, "timestep (or date)")
+    if missing:
+        raise Invalid(
+            f"missing column(s): {', '.join(missing)}; found: {', '.join(h.strip() for h in header)}",
+            ("body", "header"),
+        )
+    if "timestep" not in columns and start is None:
+        raise Invalid(
+            "the file has dates but the plan has no start date; add a timestep column",
+            ("body", "header"),
+        )
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for campaign_id, name in campaign_names.items():
+        by_name[name.strip().casefold()].append(campaign_id)
+    known_ids = set(campaign_ids)
+
+    report = ParsedReport(rows=0)
+    problems: list[tuple[str, tuple[str | int, ...]]] = []
+    for line_number, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        report.rows += 1
+
+        def cell(name: str, row: list[str] = row) -> str:
+            index = columns.get(name)
+            return row[index].strip() if index is not None and index < len(row) else ""
+
+        def problem(message: str, column: str, line: int = line_number) -> None:
+            problems.append((f"row {line}: {message}", ("body", "rows", line, column)))
+
+        timestep = _row_timestep(cell, columns, start, timestep_days, timesteps, problem)
+        campaign_id = _row_campaign(cell("campaign"), known_ids, by_name, problem)
+        numbers: dict[str, float] = {}
+        for name, required in (("spend", True), ("conversions", True), ("revenue", False)):
+            raw = cell(name)
+            if raw == "" and not required:
+                numbers[name] = 0.0
+                continue
+            value = _number(raw)
+            if value is None:
+                problem(f"{name} {raw!r} is not a number >= 0", name)
+            elif name == "conversions" and (not value.is_integer() or value > MAX_COUNT):
+                problem(f"conversions {raw!r} must be a whole number >= 0", name)
+            elif value > MAX_MONEY:
+                problem(f"{name} {raw!r} is too large", name)
+            else:
+                numbers[name] = value
+        if timestep is None or campaign_id is None or len(numbers) < 3:
+            continue
+        totals = report.totals.setdefault(timestep, {}).setdefault(
+            campaign_id, {"spend": 0.0, "conversions": 0.0, "revenue": 0.0}
+        )
+        for name, value in numbers.items():
+            totals[name] += value
+        report.source_rows.setdefault((timestep, campaign_id), []).append(line_number)
+    if report.rows == 0 and not problems:
+        raise Invalid("the file has a header but no rows", ("body",))
+    for timestep, by_campaign in sorted(report.totals.items()):
+        absent = [cid for cid in campaign_ids if cid not in by_campaign]
+        if absent:
+            names = ", ".join(campaign_names.get(cid, cid) for cid in absent)
+            rows = sorted(
+                r for (t, _), lines in report.source_rows.items() if t == timestep for r in lines
+            )
+            problems.append(
+                (
+                    f"timestep {timestep} (rows {_ranges(rows)}) has no row for campaign(s) {names}; "
+                    "every campaign of the plan must be reported for each timestep",
+                    ("body", "timestep", timestep),
+                )
+            )
+    if problems:
+        raise CsvRejected(problems)
+    return report
+
+
+def _row_timestep(
+    cell: Callable[[str], str],
+    columns: dict[str, int],
+    start: date | None,
+    timestep_days: int,
+    timesteps: int,
+    problem: Callable[[str, str], None],
+) -> int | None:
+    """The row's timestep, from the timestep column or the date mapped through the plan's start."""
+    if "timestep" in columns:
+        raw = cell("timestep")
+        value = _number(raw)
+        if value is None or not value.is_integer():
+            problem(f"timestep {raw!r} is not a whole number", "timestep")
+            return None
+        timestep = int(value)
+    else:
+        raw = cell("date")
+        try:
+            day = date.fromisoformat(raw.replace("/", "-"))
+        except ValueError:
+            problem(f"date {raw!r} is not a date like 2027-01-31", "date")
+            return None
+        if start is None:  # parse_report refuses dates without a start first
+            return None
+        offset = (day - start).days
+        if offset < 0:
+            problem(f"date {raw} is before the plan's start {start.isoformat()}", "date")
+            return None
+        timestep = offset // timestep_days
+    if not 0 <= timestep < timesteps:
+        problem(f"timestep {timestep} is outside the plan (0 to {timesteps - 1})", "timestep")
+        return None
+    return timestep
+
+
+def _row_campaign(
+    raw: str,
+    known_ids: set[str],
+    by_name: dict[str, list[str]],
+    problem: Callable[[str, str], None],
+) -> str | None:
+    if raw in known_ids:
+        return raw
+    matches = by_name.get(raw.casefold(), [])
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        problem(f"campaign name {raw!r} matches several campaigns; use the campaign id", "campaign")
+    else:
+        problem(f"campaign {raw!r} is not a campaign of this plan (by name or id)", "campaign")
+    return None
+
+
+def _ranges(numbers: list[int]) -> str:
+    """2, 3, 4, 7 → '2-4, 7' so long files name rows compactly."""
+    parts: list[str] = []
+    for number in numbers:
+        if parts and parts[-1][1] == number - 1:
+            parts[-1] = (parts[-1][0], number)
+        else:
+            parts.append((number, number))  # type: ignore[arg-type]
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in parts)  # type: ignore[misc]
+
+
+def _result_entries(report: ParsedReport, timestep: int, campaign_ids: list[str]) -> list[dict]:
+    by_campaign = report.totals[timestep]
+    return [
+        {
+            "campaign_id": cid,
+            "spend": float(by_campaign[cid]["spend"]),
+            "conversions": int(by_campaign[cid]["conversions"]),
+            "revenue": float(by_campaign[cid]["revenue"]),
+            "clicks": None,
+            "impressions": None,
+        }
+        for cid in campaign_ids
+    ]
+
+
+def import_results(
+    *, db: Database, principal: Principal, plan_id: str, content: bytes
+) -> CsvImportPublic:
+    """Check the whole file against the plan, then apply its open timesteps in order."""
+    plan = plan_service.get_plan(db=db, principal=principal, plan_id=plan_id)
+    campaigns = CampaignRepository(db).list_by_ids(
+        principal, plan["client_id"], plan["campaign_ids"]
+    )
+    names = {c["_id"]: c["name"] for c in campaigns}
+    report = parse_report(
+        decode(content),
+        campaign_ids=plan["campaign_ids"],
+        campaign_names=names,
+        timesteps=plan["timesteps"],
+        start=date.fromisoformat(plan["start"]) if plan.get("start") else None,
+        timestep_days=plan["timestep_days"],
+    )
+    version = plan["version"]
+    reported = sorted(report.totals)
+    closed = [t for t in reported if t < version]
+    to_apply = [t for t in reported if t >= version]
+    _check_closed(db, plan, report, closed)
+    if to_apply and to_apply != list(range(version, version + len(to_apply))):
+        gaps = sorted(set(range(version, to_apply[-1] + 1)) - set(to_apply))
+        raise Invalid(
+            f"the file skips timestep(s) {_ranges(gaps)}: timesteps must follow on from the "
+            f"open timestep {version} without gaps",
+            ("body", "timestep"),
+        )
+    _check_overspend(plan, report, to_apply)
+
+    for timestep in to_apply:
+        current = plan_service.get_plan(db=db, principal=principal, plan_id=plan_id)
+        plan_service.report_timestep(
+            db=db,
+            principal=principal,
+            plan=current,
+            timestep=timestep,
+            results=_result_entries(report, timestep, plan["campaign_ids"]),
+        )
+    final = plan_service.get_plan(db=db, principal=principal, plan_id=plan_id)
+    return CsvImportPublic(
+        rows=report.rows,
+        applied=to_apply,
+        already_recorded=closed,
+        status=final["status"],
+        timestep=final["version"],
+        allocation=final["allocation"],
+    )
+
+
+def _check_closed(db: Database, plan: dict, report: ParsedReport, closed: list[int]) -> None:
+    """Timesteps already reported must carry the same numbers (a re-uploaded file is harmless)."""
+    if not closed:
+        return
+    records = PlanRepository(db).get_timesteps(plan["_id"], closed)
+    conflicts = []
+    for timestep in closed:
+        record = records.get(timestep)
+        posted = _result_entries(report, timestep, plan["campaign_ids"])
+        difference = (
+            plan_service.results_difference(record["results"], posted) if record else "missing"
+        )
+        if difference:
+            conflicts.append(f"timestep {timestep}: {difference}")
+    if conflicts:
+        raise Conflict(
+            "the file changes timesteps that are already closed, nothing was applied: "
+            + "; ".join(conflicts[:MAX_LISTED_PROBLEMS])
+        )
+
+
+def _check_overspend(plan: dict, report: ParsedReport, to_apply: list[int]) -> None:
+    """Replay the open timesteps on a copy of the state so each is checked against its budgets."""
+    if not to_apply:
+        return
+    state = State.from_dict(plan["state"])
+    ai = AI(state)
+    problems: list[tuple[str, tuple[str | int, ...]]] = []
+    for timestep in to_apply:
+        entries = _result_entries(report, timestep, plan["campaign_ids"])
+        budgets = ai.allocate().budgets.tolist()
+        for index, message in plan_service.overspend_problems(budgets, entries, timestep):
+            rows = report.source_rows[(timestep, plan["campaign_ids"][index])]
+            problems.append(
+                (f"row(s) {_ranges(rows)}: {message}", ("body", "rows", rows[0], "spend"))
+            )
+        if problems:
+            break  # later budgets depend on these numbers; fix these first
+        ai.update(
+            Results(
+                spend=np.array([e["spend"] for e in entries]),
+                conversions=np.array([e["conversions"] for e in entries], dtype=np.float64),
+                revenue=np.array([e["revenue"] for e in entries]),
+            )
+        )
+    if problems:
+        raise CsvRejected(problems)
