@@ -1,16 +1,18 @@
-"""Bayesian saturating response curves per campaign, fitted on a curvature grid.
+"""Bayesian saturating response curves per campaign, fitted on a grid of curvatures.
 
-Why this model: expected conversions A·g_k(spend) with g_k(x) = (1 - e^(-x/k)) / (1 - e^(-r/k))
-is concave (so the best split is an exact greedy), spans "saturates almost at once" to
-"linear over the whole budget" with one parameter k, and given k the scale A has a conjugate
-Gamma-Poisson posterior — so a grid over k gives the exact posterior in a few vectorised
-numpy operations instead of MCMC or a Gaussian process.
+Model: expected conversions A·g_k(spend), g_k(x) = (1 - e^(-x/k)) / (1 - e^(-r/k)). Why: it is
+concave (the best split is exact water-filling), one parameter k spans "saturates at once" to
+"linear over the whole budget", and given k the scale A has a conjugate Gamma-Poisson
+posterior — so the exact posterior over (k, A) is a few vectorised numpy operations on a grid
+of k, instead of MCMC or a Gaussian process. S-shaped (Hill) families were tried and dropped:
+with data near the current split their extrapolations explode and the bench got worse on every
+scenario, the S-curve one included.
 
 Everything is scale-free: k is gridded relative to the reference spend r (an even share of
-the timestep budget), g_k(r) = 1 so A means "conversions per timestep at an even share", and
-the prior on A is centred on the plan's pooled estimate (partial pooling). The prior over k is
-the population of the plan's campaigns (one empirical-Bayes EM step), so a sparse campaign
-borrows the curvature its siblings show.
+the timestep budget), g_k(r) = 1 (A means "conversions per timestep at an even share"), and
+the prior on A is centred on the plan's pooled estimate with a strength estimated from how much
+the campaigns differ (partial pooling). The prior over k is the population of the plan's
+campaigns (one empirical-Bayes EM step), so a sparse campaign borrows its siblings' curvature.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import gammaln
 
 # Curvature grid, relative to the reference spend r: from "saturated at r/20" to "linear far
-# beyond the whole timestep budget" (the upper end is multiplied by the number of campaigns).
-CURVATURE_GRID_SIZE = 32
+# beyond the whole timestep budget" (the upper end grows with the number of campaigns).
+CURVATURE_GRID_SIZE = 24
 LOWEST_CURVATURE = 1 / 20
 HIGHEST_CURVATURE_PER_CAMPAIGN = 20.0
-# Prior on A: Gamma with this shape (one pseudo-conversion of evidence), centred on the
-# plan's pooled estimate. Mixing weight of a flat prior in the pooled curvature prior.
-PRIOR_SHAPE = 1.0
+# Prior on A: Gamma centred on the plan's pooled estimate, its shape (pseudo-conversions of
+# evidence) estimated from the campaigns' spread and kept in this range. Mixing weight of a
+# flat prior in the pooled curvature prior.
+MIN_PRIOR_SHAPE = 0.5
+MAX_PRIOR_SHAPE = 20.0
 FLAT_CURVATURE_SHARE = 0.2
 # Over-dispersion factor (quasi-Poisson) is estimated but kept in this range.
 MAX_DISPERSION = 50.0
@@ -40,14 +45,12 @@ def curvature_grid(reference_spend: float, n_campaigns: int) -> np.ndarray:
 
 def saturation(spend: np.ndarray, curvature: np.ndarray, reference_spend: float) -> np.ndarray:
     """g_k(x), normalised to 1 at the reference spend so A is comparable across curvatures."""
-    return np.expm1(-spend / curvature) / np.expm1(-reference_spend / curvature)
+    return np.expm1(-np.maximum(spend, 0.0) / curvature) / np.expm1(-reference_spend / curvature)
 
 
-def saturation_slope(
-    spend: np.ndarray, curvature: np.ndarray, reference_spend: float
-) -> np.ndarray:
-    """dg_k/dx: the marginal return of one more unit of budget, per unit of A."""
-    return np.exp(-spend / curvature) / (-curvature * np.expm1(-reference_spend / curvature))
+def initial_slope(curvature: np.ndarray, reference_spend: float) -> np.ndarray:
+    """g_k'(0): with it, g_k'(x) = g_k'(0)·e^(-x/k)."""
+    return -1.0 / (curvature * np.expm1(-reference_spend / curvature))
 
 
 @dataclass(frozen=True)
@@ -71,14 +74,16 @@ class CurvePosterior:
         return self.scale_shape / self.scale_rate
 
     def expected(self, spend: np.ndarray) -> np.ndarray:
-        """Posterior mean of expected conversions at each campaign's spend, shape (n,)."""
-        curve = saturation(spend[:, None], self.curvatures[None, :], self.reference_spend)
-        return np.sum(self.curvature_probs * self.mean_scale() * curve, axis=1)
+        """Posterior mean of expected conversions at spend (..., n)."""
+        curve = saturation(spend[..., None], self.curvatures, self.reference_spend)
+        return np.einsum("nk,...nk->...n", self.curvature_probs * self.mean_scale(), curve)
 
     def marginal(self, spend: np.ndarray) -> np.ndarray:
-        """Posterior mean of d(conversions)/d(spend) at each campaign's spend, shape (n,)."""
-        slope = saturation_slope(spend[:, None], self.curvatures[None, :], self.reference_spend)
-        return np.sum(self.curvature_probs * self.mean_scale() * slope, axis=1)
+        """Posterior mean of d(conversions)/d(spend) at spend (..., n)."""
+        slope = initial_slope(self.curvatures, self.reference_spend) * np.exp(
+            -np.maximum(spend[..., None], 0.0) / self.curvatures
+        )
+        return np.einsum("nk,...nk->...n", self.curvature_probs * self.mean_scale(), slope)
 
     def sample(self, rng: np.random.Generator, draws: int) -> tuple[np.ndarray, np.ndarray]:
         """Draw (k, A) per campaign from the posterior: two arrays of shape (draws, n)."""
@@ -91,23 +96,45 @@ class CurvePosterior:
         rate = self.scale_rate[campaign, index]
         return self.curvatures[index], rng.gamma(shape) / rate
 
-    def value(self, spend: np.ndarray, curvature: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        """Expected conversions of sampled curves at spend (broadcasting)."""
-        return scale * saturation(spend, curvature, self.reference_spend)
-
 
 def _log_evidence(
     conversions_log_curve: np.ndarray,
     total_conversions: np.ndarray,
     total_curve: np.ndarray,
+    prior_shape: np.ndarray,
     prior_rate: np.ndarray,
 ) -> np.ndarray:
     """log p(data | k) up to terms constant in k (Gamma-Poisson marginal), shape (n, K)."""
+    shape = prior_shape[None, :] + total_conversions[:, None]
     return (
         conversions_log_curve
-        + PRIOR_SHAPE * np.log(prior_rate)[None, :]
-        - (PRIOR_SHAPE + total_conversions[:, None]) * np.log(prior_rate[None, :] + total_curve)
+        + gammaln(shape)
+        - gammaln(prior_shape)[None, :]
+        + (prior_shape * np.log(prior_rate))[None, :]
+        - shape * np.log(prior_rate[None, :] + total_curve)
     )
+
+
+def _pooled_prior(
+    total_conversions: np.ndarray, total_curve: np.ndarray, dispersion: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gamma prior (shape, rate) of A for each curvature, estimated from the plan's campaigns.
+
+    Empirical Bayes by moments: the mean is the pooled estimate; the shape is mean^2 over the
+    between-campaign variance left after removing the (over-dispersed) Poisson noise, so the
+    prior is strong when campaigns look alike and weak when they clearly differ.
+    """
+    exposure = total_curve.sum(axis=0)  # (K,)
+    pooled = (total_conversions.sum() + MIN_PRIOR_SHAPE) / (exposure + 1.0)  # (K,)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = total_conversions[:, None] / total_curve  # (n, K)
+        spread = np.nansum(total_curve * (rates - pooled[None, :]) ** 2, axis=0)
+    n_campaigns = total_curve.shape[0]
+    effective = exposure - np.sum(total_curve**2, axis=0) / np.maximum(exposure, 1e-300)
+    between = (spread - (n_campaigns - 1) * dispersion * pooled) / np.maximum(effective, 1e-300)
+    shape = np.where(between > 0, pooled**2 / np.maximum(between, 1e-300), MAX_PRIOR_SHAPE)
+    shape = np.clip(shape, MIN_PRIOR_SHAPE, MAX_PRIOR_SHAPE)
+    return shape, shape / pooled
 
 
 def fit_curves(
@@ -116,11 +143,12 @@ def fit_curves(
     weights: np.ndarray,
     reference_spend: float,
 ) -> CurvePosterior:
-    """Posterior of every campaign's curve from (timesteps, n) histories and per-row weights.
+    """Posterior of every campaign's curve from (timesteps, n) histories and weights.
 
-    Weights discount old rows (drift) and are divided by an estimated over-dispersion factor so
-    noisy campaigns are not believed too soon.
+    Weights (timesteps,) or (timesteps, n) discount old rows (drift); they are divided by an
+    estimated over-dispersion factor so noisy campaigns are not believed too soon.
     """
+    weights = np.broadcast_to(weights.reshape(len(weights), -1), spend.shape)
     n_campaigns = spend.shape[1]
     curvatures = curvature_grid(reference_spend, n_campaigns)
     curve = saturation(spend[:, :, None], curvatures, reference_spend)  # (T, n, K)
@@ -129,15 +157,14 @@ def fit_curves(
     conversions = np.maximum(conversions, 0.0)
 
     def posterior(row_weights: np.ndarray, dispersion: float) -> CurvePosterior:
-        weighted_conversions = row_weights[:, None] * conversions  # (T, n)
+        weighted_conversions = row_weights * conversions  # (T, n)
         total_conversions = weighted_conversions.sum(axis=0)  # (n,)
-        total_curve = np.einsum("t,tnk->nk", row_weights, curve)  # (n, K)
+        total_curve = np.einsum("tn,tnk->nk", row_weights, curve)  # (n, K)
         conversions_log_curve = np.einsum("tn,tnk->nk", weighted_conversions, log_curve)
         # Partial pooling: A | k is centred on the plan's pooled estimate under that k.
-        pooled_scale = (total_conversions.sum() + PRIOR_SHAPE) / (total_curve.sum(axis=0) + 1.0)
-        prior_rate = PRIOR_SHAPE / pooled_scale  # (K,)
+        prior_shape, prior_rate = _pooled_prior(total_conversions, total_curve, dispersion)
         log_evidence = _log_evidence(
-            conversions_log_curve, total_conversions, total_curve, prior_rate
+            conversions_log_curve, total_conversions, total_curve, prior_shape, prior_rate
         )
         # Population prior over k: one EM step from a flat prior, mixed with the flat prior.
         flat = _normalise(log_evidence)
@@ -149,7 +176,7 @@ def fit_curves(
             curvatures=curvatures,
             reference_spend=reference_spend,
             curvature_probs=probs,
-            scale_shape=PRIOR_SHAPE + total_conversions[:, None] + np.zeros_like(total_curve),
+            scale_shape=prior_shape[None, :] + total_conversions[:, None],
             scale_rate=prior_rate[None, :] + total_curve,
             dispersion=dispersion,
         )
@@ -181,8 +208,7 @@ def _dispersion(
     if not mask.any():
         return 1.0
     residual = np.where(mask, (conversions - fitted) ** 2 / np.where(mask, fitted, 1.0), 0.0)
-    row_weights = np.broadcast_to(weights[:, None], spend.shape)
-    effective = np.sum(row_weights * mask)
+    effective = np.sum(weights * mask)
     if effective <= 1.0:
         return 1.0
-    return float(np.clip(np.sum(row_weights * residual) / effective, 1.0, MAX_DISPERSION))
+    return float(np.clip(np.sum(weights * residual) / effective, 1.0, MAX_DISPERSION))

@@ -1,0 +1,309 @@
+"""The default policy: learn each campaign's response curve and jump to the best split.
+
+Rule, each timestep:
+1. Fit a Bayesian saturating curve per campaign (``curves.py``) to the discounted history of
+   (spend, conversions): old rows weigh 0.5 ** (age / half_life), so drift is forgotten.
+   For the revenue objective, revenue per conversion is a per-campaign average shrunk towards
+   the plan's pooled average, multiplied onto the curve.
+2. Learn under-delivery: a campaign that spent clearly less than it was given is capped at the
+   most it spent in such timesteps (recent ones only), plus a small probe above it.
+3. Thompson sampling: draw ``draws`` curves per campaign from the posterior; for each draw
+   split the budget greedily, unit by unit of a budget grid, to the highest marginal return
+   (exact for concave curves); average the splits so budgets do not jump on noise.
+4. Targets: never buy a unit whose expected marginal return misses ``target_cpa`` /
+   ``target_roas`` — the split may then add up to less than the timestep budget (``note``).
+5. Bounds (min/max, ``explore_floor``, ``max_change``) are enforced inside the search and
+   finally by the shared ``fit_to_bounds``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from oktapi.engine.policies.base import Param, Policy, PolicyOutput
+from oktapi.engine.policies.bounds import fit_to_bounds
+from oktapi.engine.policies.curves import CurvePosterior, fit_curves, initial_slope, saturation
+
+if TYPE_CHECKING:
+    from oktapi.engine.state import State
+
+# Budget grid for the greedy split: units per timestep budget (at least this many per campaign).
+GRID_UNITS = 200
+GRID_UNITS_PER_CAMPAIGN = 8
+# A campaign "under-delivers" when it spends less than this share of its budget; it is then
+# capped at what it spent, plus a probe so a cap that rises is noticed.
+UNDER_DELIVERY_SHARE = 0.95
+CAP_PROBE = 0.05
+# Rows older than this many half-lives no longer count as evidence of a cap.
+CAP_MEMORY_HALF_LIVES = 2.0
+# Revenue per conversion: each campaign's average is shrunk to the pooled one with the weight
+# of this many conversions.
+VALUE_PRIOR_CONVERSIONS = 1.0
+# Draws used for the 80% credible interval in the explanations.
+INTERVAL_DRAWS = 200
+INTERVAL = (0.1, 0.9)
+
+
+class ResponseCurvePolicy(Policy):
+    """Thompson sampling over Bayesian saturating response curves, solved as a knapsack."""
+
+    name: ClassVar[str] = "response_curve"
+    uses_step: ClassVar[bool] = False
+
+    params: ClassVar[dict[str, Param]] = {
+        "half_life": Param(
+            14.0, low=0.0, low_inclusive=False, help="timesteps after which a result counts half"
+        ),
+        "draws": Param(
+            8, low=0, high=100, integer=True, help="posterior curves averaged (0: the mean curve)"
+        ),
+        "explore_floor": Param(
+            0.0, low=0.0, high=1.0, help="least share of an even split every campaign keeps"
+        ),
+        "max_change": Param(
+            None,
+            low=0.0,
+            low_inclusive=False,
+            allow_none=True,
+            help="largest relative change of a campaign's budget between timesteps",
+        ),
+        "target_cpa": Param(
+            None, low=0.0, low_inclusive=False, allow_none=True, help="most a conversion may cost"
+        ),
+        "target_roas": Param(
+            None,
+            low=0.0,
+            low_inclusive=False,
+            allow_none=True,
+            help="least revenue per unit of budget on the last unit bought",
+        ),
+    }
+
+    def allocate(
+        self, state: State, timestep_budget: float, rng: np.random.Generator
+    ) -> PolicyOutput:
+        """Budgets for the next timestep, with per-campaign explanations and an optional note."""
+        n = len(state.campaigns)
+        min_budget, max_budget = state.min_budgets, state.max_budgets
+        if n == 0 or timestep_budget <= 0:
+            return np.zeros(n), None, None
+        spend = np.asarray(state.spend, dtype=float).reshape(-1, n)
+        if not np.any(spend > 0):
+            even = np.full(n, timestep_budget / n)
+            return fit_to_bounds(even, timestep_budget, min_budget, max_budget), None, None
+
+        allocated = np.asarray(state.allocated, dtype=float).reshape(-1, n)
+        conversions = np.asarray(state.conversions, dtype=float).reshape(-1, n)
+        revenue = np.asarray(state.revenue, dtype=float).reshape(-1, n)
+        half_life = self.params["half_life"]
+        age = np.arange(len(spend))[::-1]
+        weights = 0.5 ** (age / half_life)
+        reference_spend = _reference_spend(state, timestep_budget, n)
+
+        posterior = fit_curves(spend, conversions, weights, reference_spend)
+        value = (
+            _value_per_conversion(conversions, revenue, weights)
+            if state.objective == "revenue"
+            else np.ones(n)
+        )
+        cap = _learned_cap(allocated, spend, age, half_life)
+        lower, upper = self._search_bounds(
+            timestep_budget, min_budget, max_budget, cap, allocated[-1]
+        )
+        threshold = self._threshold(value)
+
+        if self.params["draws"] == 0:
+            edges = _budget_grid(lower, upper, timestep_budget)
+            curve = value[:, None] * posterior.expected(edges.T).T
+            budgets = _greedy_split(edges, curve, threshold)
+        else:
+            curvature, scale = posterior.sample(rng, self.params["draws"])
+            slope = scale * value * initial_slope(curvature, reference_spend)
+            budgets = _water_fill(slope, curvature, lower, upper, timestep_budget, threshold)
+            budgets = budgets.mean(axis=0)
+
+        note = None
+        if threshold is not None:
+            affordable = _largest_budget_meeting(posterior, value, threshold, upper)
+            budgets = np.minimum(budgets, np.maximum(affordable, lower))
+            if budgets.sum() < timestep_budget * (1 - 1e-6):
+                note = f"spending less than the budget: {self._target_names()}"
+        budgets = fit_to_bounds(budgets, timestep_budget, min_budget, max_budget)
+        if note is None and budgets.sum() < timestep_budget * (1 - 1e-6):
+            note = "spending less than the budget: campaigns are capped or at their max_budget"
+        explanations = _explain(posterior, value, budgets, cap, rng)
+        return budgets, explanations, note
+
+    def _search_bounds(
+        self,
+        timestep_budget: float,
+        min_budget: np.ndarray,
+        max_budget: np.ndarray,
+        cap: np.ndarray,
+        previous: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-campaign [lower, upper] for the search: bounds, learned caps, floor, max_change."""
+        n = len(min_budget)
+        even_share = timestep_budget / n
+        upper = np.minimum(max_budget, cap * (1 + CAP_PROBE))
+        upper = np.minimum(upper, timestep_budget)
+        lower = np.maximum(min_budget, self.params["explore_floor"] * even_share)
+        max_change = self.params["max_change"]
+        if max_change is not None:
+            lower = np.maximum(lower, previous * (1 - max_change))
+            upper = np.minimum(
+                upper, np.maximum(previous * (1 + max_change), max_change * even_share)
+            )
+        lower = np.minimum(lower, upper)
+        if lower.sum() > timestep_budget:
+            lower = lower * (timestep_budget / lower.sum())
+        return lower, np.maximum(upper, lower)
+
+    def _threshold(self, value: np.ndarray) -> np.ndarray | None:
+        """Least marginal conversions per unit of budget each campaign must return, or None."""
+        threshold = None
+        if self.params["target_cpa"] is not None:
+            threshold = np.full(len(value), 1.0 / self.params["target_cpa"])
+        if self.params["target_roas"] is not None:
+            roas = self.params["target_roas"] / np.maximum(value, 1e-300)
+            threshold = roas if threshold is None else np.maximum(threshold, roas)
+        return threshold
+
+    def _target_names(self) -> str:
+        """Which targets are set, for the note."""
+        return " and ".join(k for k in ("target_cpa", "target_roas") if self.params[k] is not None)
+
+
+def _reference_spend(state: State, timestep_budget: float, n: int) -> float:
+    """An even share of a typical timestep budget: the unit every prior is expressed in."""
+    planned = state.total_budget / max(state.timesteps, 1)
+    typical = planned if planned > 0 else timestep_budget
+    return max(typical, 1e-12) / n
+
+
+def _value_per_conversion(
+    conversions: np.ndarray, revenue: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Revenue per conversion per campaign, shrunk towards the plan's pooled average."""
+    weighted_conversions = weights @ conversions
+    weighted_revenue = weights @ revenue
+    total = weighted_conversions.sum()
+    pooled = weighted_revenue.sum() / total if total > 0 else 1.0
+    return (weighted_revenue + VALUE_PRIOR_CONVERSIONS * pooled) / (
+        weighted_conversions + VALUE_PRIOR_CONVERSIONS
+    )
+
+
+def _learned_cap(
+    allocated: np.ndarray, spend: np.ndarray, age: np.ndarray, half_life: float
+) -> np.ndarray:
+    """The most each campaign spent in recent timesteps where it under-delivered, else inf."""
+    recent = (age <= CAP_MEMORY_HALF_LIVES * half_life)[:, None]
+    under = recent & (spend < UNDER_DELIVERY_SHARE * allocated)
+    cap = np.where(under, spend, -np.inf).max(axis=0, initial=-np.inf)
+    return np.where(np.isfinite(cap), np.maximum(cap, 0.0), np.inf)
+
+
+def _budget_grid(lower: np.ndarray, upper: np.ndarray, timestep_budget: float) -> np.ndarray:
+    """Unit edges per campaign from its lower bound up to its upper bound, shape (n, U+1)."""
+    n = len(lower)
+    free_budget = max(timestep_budget - lower.sum(), 0.0)
+    units = max(GRID_UNITS, GRID_UNITS_PER_CAMPAIGN * n)
+    edges = lower[:, None] + (free_budget / units) * np.arange(units + 1)[None, :]
+    return np.minimum(edges, upper[:, None])
+
+
+def _greedy_split(edges: np.ndarray, curve: np.ndarray, threshold: np.ndarray | None) -> np.ndarray:
+    """Best split for one concave curve per campaign given on a grid: buy units by return.
+
+    ``curve`` (n, U+1) is the objective at the grid ``edges``; units whose return misses the
+    threshold are never bought.
+    """
+    units = edges.shape[1] - 1
+    size = np.diff(edges, axis=1)  # (n, U)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(size > 0, np.diff(curve, axis=1) / size, -np.inf)
+    if threshold is not None:
+        rate = np.where(rate >= threshold[:, None], rate, -np.inf)
+    flat_rate = rate.ravel()
+    chosen = np.argpartition(-flat_rate, units - 1)[:units]
+    bought = np.zeros_like(flat_rate)
+    bought[chosen] = np.isfinite(flat_rate[chosen])
+    return edges[:, 0] + (bought.reshape(rate.shape) * size).sum(axis=1)
+
+
+def _water_fill(
+    slope: np.ndarray,
+    curvature: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    timestep_budget: float,
+    threshold: np.ndarray | None,
+) -> np.ndarray:
+    """Exact best split of each drawn set of curves slope·k·(1 - e^(-x/k)), shape (D, n).
+
+    Every campaign's marginal return slope·e^(-x/k) is set to one common level (clipped to its
+    bounds), found by bisection on its log; a threshold raises that level per campaign.
+    """
+    floor = np.zeros(slope.shape[1]) if threshold is None else threshold
+
+    def split(level: np.ndarray) -> np.ndarray:
+        effective = np.maximum(level[:, None], floor[None, :])
+        with np.errstate(divide="ignore"):
+            budgets = curvature * np.log(slope / effective)
+        return np.clip(budgets, lower, upper)
+
+    top = np.log(np.max(slope, axis=1) + 1e-300)  # level at which nothing above lower is bought
+    bottom = top - 60.0
+    if np.all(split(np.exp(bottom)).sum(axis=1) <= timestep_budget):
+        return split(np.exp(bottom))
+    for _ in range(60):
+        middle = 0.5 * (top + bottom)
+        over = split(np.exp(middle)).sum(axis=1) > timestep_budget
+        bottom = np.where(over, middle, bottom)
+        top = np.where(over, top, middle)
+    return split(np.exp(top))
+
+
+def _largest_budget_meeting(
+    posterior: CurvePosterior, value: np.ndarray, threshold: np.ndarray, upper: np.ndarray
+) -> np.ndarray:
+    """Largest budget whose expected marginal return still meets the threshold (bisection)."""
+    low = np.zeros_like(upper)
+    high = np.where(np.isfinite(upper), upper, posterior.reference_spend * 1e6)
+    meets_at_high = value * posterior.marginal(high) >= threshold
+    for _ in range(50):
+        middle = 0.5 * (low + high)
+        meets = value * posterior.marginal(middle) >= threshold
+        low = np.where(meets, middle, low)
+        high = np.where(meets, high, middle)
+    return np.where(meets_at_high, high, low)
+
+
+def _explain(
+    posterior: CurvePosterior,
+    value: np.ndarray,
+    budgets: np.ndarray,
+    cap: np.ndarray,
+    rng: np.random.Generator,
+) -> list[dict]:
+    """Per campaign: expected objective at its budget, 80% credible interval, marginal return."""
+    effective = np.minimum(budgets, cap)
+    expected = value * posterior.expected(effective)
+    marginal = np.where(budgets < cap, value * posterior.marginal(effective), 0.0)
+    curvature, scale = posterior.sample(rng, INTERVAL_DRAWS)
+    sampled = value * scale * saturation(effective[None, :], curvature, posterior.reference_spend)
+    lower, upper = np.quantile(sampled, INTERVAL, axis=0)
+    lower = np.minimum(lower, expected)
+    upper = np.maximum(upper, expected)
+    return [
+        {
+            "expected": float(e),
+            "lower": float(lo),
+            "upper": float(hi),
+            "marginal_return": float(m),
+        }
+        for e, lo, hi, m in zip(expected, lower, upper, marginal, strict=True)
+    ]
