@@ -28,12 +28,14 @@ from oktapi.engine.policies.base import Policy
 from oktapi.engine.policies.epsilon_greedy import EpsilonGreedy
 from oktapi.engine.policies.even import Even
 from oktapi.engine.policies.optimistic import Optimistic
+from oktapi.engine.policies.response_curve import ResponseCurvePolicy
 from oktapi.engine.policies.softmax import Softmax
 from oktapi.engine.policies.thompson import Thompson
 from oktapi.engine.policies.ucb import UCB1
 
 POLICIES: dict[str, type[Policy]] = {
-    policy.name: policy for policy in (Even, EpsilonGreedy, UCB1, Optimistic, Softmax, Thompson)
+    policy.name: policy
+    for policy in (Even, EpsilonGreedy, UCB1, Optimistic, Softmax, Thompson, ResponseCurvePolicy)
 }
 
 DEFAULT_POLICY: str = "even"
