@@ -134,3 +134,33 @@ def bearer(settings: Settings, user_id: str, token_version: int = 0) -> dict[str
 @pytest.fixture
 def admin_headers(db, settings: Settings) -> dict[str, str]:
     return bearer(settings, insert_user(db, username="root-admin", role="admin"))
+
+
+# --- building data through the API, and checking that nothing else changed -------------------
+
+
+def api_create_client(test_client: TestClient, headers: dict[str, str], name: str = "Acme") -> str:
+    """POST /clients and return the new id (fails the test on any other answer)."""
+    response = test_client.post("/clients", json={"name": name}, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def api_create_campaign(
+    test_client: TestClient, headers: dict[str, str], client_id: str, name: str, **fields: object
+) -> str:
+    """POST /clients/{id}/campaigns and return the new id."""
+    response = test_client.post(
+        f"/clients/{client_id}/campaigns", json={"name": name, **fields}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def snapshot(db, *, skip: tuple[str, ...] = ()) -> dict[str, list[dict]]:
+    """Every stored document by collection, to assert that a refused request wrote nothing."""
+    return {
+        name: list(db[name].find({}, sort=[("_id", 1)]))
+        for name in sorted(db.list_collection_names())
+        if name not in skip
+    }
