@@ -105,8 +105,10 @@ def test_oracle_respects_bounds_and_caps():
     assert budgets.sum() <= 100.0 + 1e-9
     assert np.all(budgets >= scenario.min_budget - 1e-9)
     assert budgets[0] == pytest.approx(30.0)  # best campaign up to its max
-    assert budgets[1] == pytest.approx(40.0)  # next best up to its delivery cap
-    assert budgets[2] == pytest.approx(30.0)  # the rest
+    # Next best up to about its delivery cap: past 98% of it, the 10% delivery noise makes the
+    # expected marginal return (0.5 * P(delivered)) fall below the worst campaign's 0.1.
+    assert budgets[1] == pytest.approx(0.98 * 40.0, abs=0.5)
+    assert budgets[2] == pytest.approx(100.0 - 30.0 - budgets[1])  # the rest
 
 
 def test_oracle_with_binding_caps_carries_unspent_budget_forward():
@@ -114,7 +116,7 @@ def test_oracle_with_binding_caps_carries_unspent_budget_forward():
     scenario = _scenario(curve_kind=LINEAR, scale=[1.0, 0.5, 0.2], spend_cap=[20.0, 30.0, 40.0])
     trajectory = oracle(scenario)
     assert np.all(np.diff(trajectory.timestep_budgets) > 0)
-    assert np.allclose(trajectory.budgets, [20.0, 30.0, 40.0])
+    assert np.allclose(trajectory.budgets, [20.0, 30.0, 40.0], rtol=0.02)  # ~each cap
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

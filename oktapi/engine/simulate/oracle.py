@@ -10,38 +10,34 @@ timesteps, with the oracle's expected spend (caps can keep it from spending ever
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from oktapi.engine.simulate.scenarios import Scenario
 
 DEFAULT_GRID_POINTS = 401
 
 
-@lru_cache(maxsize=8)
-def _triangle(grid_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index j-k for every (total j, campaign share k) pair, and the mask k <= j."""
-    total = np.arange(grid_points)[:, None]
-    share = np.arange(grid_points)[None, :]
-    feasible = share <= total
-    return np.where(feasible, total - share, 0), feasible
-
-
 def max_plus_split(values: np.ndarray) -> tuple[float, np.ndarray]:
     """Best sum of values[i, k_i] with sum(k_i) <= G-1, exactly; returns (best, k per campaign).
 
     values: (n, G), the value of giving campaign i k grid units. Values need not be concave.
+    Each campaign is one max-plus convolution, done as a (G, G) array without a Python loop
+    over grid points: a sliding window over the -inf padded running best gives best[j - k].
     """
     n, grid_points = values.shape
-    remainder_index, feasible = _triangle(grid_points)
+    padding = np.full(grid_points - 1, -np.inf)
     best = values[0].copy()  # best[j]: best value of campaigns 0..i using exactly j units
     choices = np.zeros((n, grid_points), dtype=np.int64)
     choices[0] = np.arange(grid_points)
+    rows = np.arange(grid_points)
     for campaign in range(1, n):
-        candidates = np.where(feasible, best[remainder_index] + values[campaign][None, :], -np.inf)
+        # windows[j, m] = padded[j + m], so windows[j, G-1-k] = best[j - k] (-inf when k > j).
+        windows = sliding_window_view(np.concatenate((padding, best)), grid_points)
+        candidates = windows[:, ::-1] + values[campaign][None, :]
         choices[campaign] = np.argmax(candidates, axis=1)
-        best = candidates[np.arange(grid_points), choices[campaign]]
+        best = candidates[rows, choices[campaign]]
     units = int(np.argmax(best))
     best_value = float(best[units])
     shares = np.zeros(n, dtype=np.int64)

@@ -4,11 +4,13 @@ A scenario is the ground truth the bench scores policies against. Everything is 
 over campaigns so one call evaluates every campaign (and every grid point of the oracle).
 
 Expected conversions of campaign i at timestep t when given budget b:
-    spend          = min(b, max_budget_i, spend_cap_i)        (expected delivery)
+    spend          = min(b, max_budget_i, spend_cap_i * U),  U ~ Uniform(0.9, 1)
     conversions    = efficiency[t, i] * curve_i(spend)
     curve_i        = rate*x (linear) | A*(1-exp(-x/k)) (exponential) | A*x^h/(x^h+k^h) (Hill)
                      | A*log(1+x/k) (logarithmic, holdout family only)
     objective      = conversions, or conversions * value_per_conversion (revenue)
+"Expected" averages over U too (8-point quadrature), so money a capped campaign leaves unspent
+is neither credited as conversions nor lost: the plan's pacing carries it forward.
 
 Draws (see `Scenario.draw`): a capped campaign delivers min(b, cap*U) with U ~ Uniform(0.9, 1),
 conversions are Poisson or gamma-Poisson (over-dispersed) around the expectation, and revenue is
@@ -25,6 +27,9 @@ import numpy as np
 LINEAR, EXPONENTIAL, HILL, LOGARITHMIC = 0, 1, 2, 3
 CURVE_NAMES = {LINEAR: "linear", EXPONENTIAL: "exponential", HILL: "hill", LOGARITHMIC: "log"}
 DELIVERY_NOISE_LOW = 0.9  # a capped campaign delivers between 90% and 100% of its cap
+# Midpoints of Uniform(0.9, 1): expectations over the delivery noise, so the metric and the
+# oracle's pacing charge exactly what a capped campaign delivers on average.
+DELIVERY_QUADRATURE = DELIVERY_NOISE_LOW + (1 - DELIVERY_NOISE_LOW) * (np.arange(8) + 0.5) / 8
 ORDER_VALUE_SHAPE = 4.0  # gamma shape of one conversion's revenue (coefficient of variation 0.5)
 
 
@@ -101,9 +106,19 @@ class Scenario:
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()[:16]
 
+    def _delivered(self, budgets: np.ndarray) -> np.ndarray:
+        """Spend for each delivery-noise quadrature point: (points, ..., n)."""
+        wanted = np.minimum(np.asarray(budgets, dtype=np.float64), self.max_budget)
+        caps = self.spend_cap * DELIVERY_QUADRATURE.reshape((-1,) + (1,) * wanted.ndim)
+        return np.minimum(wanted[None], caps)
+
     def expected_spend(self, budgets: np.ndarray) -> np.ndarray:
-        """Spend the truth credits to budgets (..., n): capped by bounds and delivery caps."""
-        return np.minimum(np.minimum(budgets, self.max_budget), self.spend_cap)
+        """Expected spend of budgets (..., n): bounded by max_budget, capped by noisy delivery."""
+        return self._delivered(budgets).mean(axis=0)
+
+    def _expected_curve(self, budgets: np.ndarray) -> np.ndarray:
+        """Expected conversions before efficiency, averaged over the delivery noise."""
+        return self.curve(self._delivered(budgets)).mean(axis=0)
 
     def curve(self, spend: np.ndarray) -> np.ndarray:
         """Expected conversions at `spend` (..., n) before the timestep's efficiency multiplier."""
@@ -123,7 +138,7 @@ class Scenario:
 
     def expected_conversions(self, budgets: np.ndarray, timestep: int) -> np.ndarray:
         """Expected conversions per campaign for budgets (..., n) at one timestep."""
-        return self.efficiency[timestep] * self.curve(self.expected_spend(budgets))
+        return self.efficiency[timestep] * self._expected_curve(budgets)
 
     def expected_objective(self, budgets: np.ndarray, timestep: int) -> np.ndarray:
         """Expected objective per campaign (conversions or revenue) for budgets (..., n)."""
@@ -135,7 +150,7 @@ class Scenario:
     def expected_history(self, budgets: np.ndarray) -> np.ndarray:
         """Expected objective per timestep and campaign for a budget history (t, n), t <= horizon."""
         budgets = np.asarray(budgets, dtype=np.float64)
-        conversions = self.efficiency[: len(budgets)] * self.curve(self.expected_spend(budgets))
+        conversions = self.efficiency[: len(budgets)] * self._expected_curve(budgets)
         if self.objective == "revenue":
             return conversions * self.value_per_conversion
         return conversions
