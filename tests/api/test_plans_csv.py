@@ -1,0 +1,237 @@
+"""CSV import of platform reports: applies timesteps in order, or refuses the whole file."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.plans_support import client_with_campaigns, create_plan
+
+
+@pytest.fixture
+def plan(client: TestClient, db: Any, admin_headers: dict) -> dict:
+    """Three campaigns named 'Campaign 0..2', 1000 per timestep, 5 daily timesteps from Jan 1."""
+    client_id, campaign_ids = client_with_campaigns(db, 3)
+    made = create_plan(
+        client,
+        admin_headers,
+        client_id,
+        campaign_ids,
+        total_budget=5000,
+        timesteps=5,
+        start="2027-01-01",
+        timestep_days=1,
+    )
+    made["campaign_ids"] = campaign_ids
+    return made
+
+
+def _upload(client: TestClient, plan: dict, headers: dict, text: str | bytes, **kwargs: Any):
+    content = text.encode() if isinstance(text, str) else text
+    return client.post(
+        f"/plans/{plan['id']}/results/csv",
+        content=content,
+        headers={**headers, "content-type": "text/csv"},
+        **kwargs,
+    )
+
+
+def _rows(timesteps: range, *, spend: float = 100.0, key: str = "timestep") -> str:
+    lines = [f"{key},campaign,spend,conversions,revenue,clicks"]
+    for t in timesteps:
+        label = str(t) if key == "timestep" else f"2027-01-0{t + 1}"
+        lines += [f"{label},Campaign {i},{spend},{i + 1},{10 * (i + 1)},99" for i in range(3)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_report_applies_its_timesteps_in_order(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    response = _upload(client, plan, admin_headers, _rows(range(3)))
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["rows"] == 9 and answer["applied"] == [0, 1, 2]
+    assert answer["already_recorded"] == [] and answer["timestep"] == 3
+    assert answer["allocation"]["timestep"] == 3
+    state = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert state["timestep"] == 3 and state["budget_spent"] == pytest.approx(900)
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    assert [e["results"][2]["conversions"] for e in history["entries"][:3]] == [3, 3, 3]
+
+
+def test_the_same_file_uploaded_again_changes_nothing(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    _upload(client, plan, admin_headers, _rows(range(2)))
+    again = _upload(client, plan, admin_headers, _rows(range(3)))
+    assert again.status_code == 200, again.text
+    assert again.json()["already_recorded"] == [0, 1] and again.json()["applied"] == [2]
+    changed = _upload(client, plan, admin_headers, _rows(range(2), spend=90.0))
+    assert changed.status_code == 409
+    assert "timestep 0" in changed.json()["detail"]
+    assert client.get(f"/plans/{plan['id']}", headers=admin_headers).json()["timestep"] == 3
+
+
+def test_dates_map_through_the_plan_start_and_ids_work_as_campaign_names(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    ids = plan["campaign_ids"]
+    text = "\ufeffDay,Campaign ID,Cost,Conversions,Impr.\n" + "".join(
+        f"2027-01-0{d + 1},{ids[i]},50,1,1000\n" for d in range(2) for i in range(3)
+    )
+    response = _upload(client, plan, admin_headers, text.encode("utf-8"))
+    assert response.status_code == 200, response.text
+    assert response.json()["applied"] == [0, 1]
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    assert history["entries"][0]["results"][0]["revenue"] == 0
+
+
+def test_weekly_timesteps_add_up_the_daily_rows(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 2)
+    weekly = create_plan(
+        client,
+        admin_headers,
+        client_id,
+        campaign_ids,
+        total_budget=2000,
+        timesteps=2,
+        start="2027-01-04",
+        timestep_days=7,
+    )
+    text = "DATE,CAMPAIGN,SPEND,CONVERSIONS,REVENUE\n" + "".join(
+        f"2027-01-{4 + day:02d},Campaign {i},10,1,5\n" for day in range(7) for i in range(2)
+    )
+    response = _upload(client, weekly, admin_headers, text)
+    assert response.status_code == 200, response.text
+    assert response.json()["applied"] == [0]
+    history = client.get(f"/plans/{weekly['id']}/history", headers=admin_headers).json()
+    first = history["entries"][0]["results"]
+    assert [(r["spend"], r["conversions"], r["revenue"]) for r in first] == [(70, 7, 35)] * 2
+
+
+def test_semicolons_quotes_and_grouped_thousands_are_read(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 3)
+    big = create_plan(
+        client, admin_headers, client_id, campaign_ids, total_budget=9000, timesteps=3
+    )
+    text = "timestep;campaign;spend;conversions\n" + "".join(
+        f'0;"Campaign {i}";"1,000.50";2\n' for i in range(3)
+    )
+    response = _upload(client, big, admin_headers, text)
+    assert response.status_code == 200, response.text
+    spent = client.get(f"/plans/{big['id']}", headers=admin_headers).json()["budget_spent"]
+    assert spent == pytest.approx(3001.5)
+
+
+def test_a_multipart_file_upload_works_too(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    response = client.post(
+        f"/plans/{plan['id']}/results/csv",
+        files={"file": ("report.csv", _rows(range(1)).encode(), "text/csv")},
+        headers=admin_headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["applied"] == [0]
+
+
+def _nothing_applied(client: TestClient, plan: dict, headers: dict) -> None:
+    state = client.get(f"/plans/{plan['id']}", headers=headers).json()
+    assert state["timestep"] == 0 and state["budget_spent"] == 0
+
+
+def test_any_bad_row_refuses_the_whole_file_naming_the_rows(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    lines = _rows(range(3)).splitlines()
+    lines[4] = "1,Campaign 0,lots,1,0,0"  # row 5: spend is not a number
+    lines[8] = "2,Nobody,10,1,0,0"  # row 9: unknown campaign
+    lines[9] = "2,Campaign 2,10,1.5,0,0"  # row 10: fractional conversions
+    response = _upload(client, plan, admin_headers, "\n".join(lines))
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    rows = sorted({error["loc"][2] for error in detail if error["loc"][1] == "rows"})
+    assert rows == [5, 9, 10]
+    messages = " | ".join(error["msg"] for error in detail)
+    assert "row 5" in messages and "'lots'" in messages and "Nobody" in messages
+    _nothing_applied(client, plan, admin_headers)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("timestep,campaign,spend\n0,Campaign 0,1\n", "missing column(s): conversions"),
+        ("campaign,spend,conversions\nCampaign 0,1,1\n", "timestep (or date)"),
+        ("timestep,campaign,spend,conversions\n", "no rows"),
+        ("", "empty"),
+        ("timestep,campaign,spend,conversions\n0,Campaign 0,1,1\n", "no row for campaign(s)"),
+        (
+            "timestep,campaign,spend,conversions\n"
+            + "".join(f"9,Campaign {i},1,1\n" for i in range(3)),
+            "outside the plan",
+        ),
+        (
+            "timestep,campaign,spend,conversions\n"
+            + "".join(f"1,Campaign {i},1,1\n" for i in range(3)),
+            "skips timestep(s) 0",
+        ),
+        (
+            "date,campaign,spend,conversions\n"
+            + "".join(f"2026-12-31,Campaign {i},1,1\n" for i in range(3)),
+            "before the plan's start",
+        ),
+        (
+            "date,campaign,spend,conversions\n"
+            + "".join(f"31/01/2027,Campaign {i},1,1\n" for i in range(3)),
+            "not a date",
+        ),
+        (
+            "timestep,campaign,spend,conversions\n"
+            + "".join(f"0,Campaign {i},-4,1\n" for i in range(3)),
+            "not a number >= 0",
+        ),
+    ],
+)
+def test_malformed_files_are_refused_with_a_reason(
+    client: TestClient, plan: dict, admin_headers: dict, text: str, fragment: str
+) -> None:
+    response = _upload(client, plan, admin_headers, text)
+    assert response.status_code == 422, response.text
+    assert fragment in " | ".join(error["msg"] for error in response.json()["detail"])
+    _nothing_applied(client, plan, admin_headers)
+
+
+def test_overspend_in_a_later_timestep_refuses_the_earlier_ones_too(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    lines = _rows(range(3)).splitlines()
+    lines[7] = "2,Campaign 0,5000,1,0,0"  # row 8: far over its budget for timestep 2
+    response = _upload(client, plan, admin_headers, "\n".join(lines))
+    assert response.status_code == 422
+    assert "row(s) 8" in response.json()["detail"][0]["msg"]
+    assert "twice its budget" in response.json()["detail"][0]["msg"]
+    _nothing_applied(client, plan, admin_headers)
+
+
+def test_non_utf8_and_oversized_uploads_are_refused(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    assert _upload(client, plan, admin_headers, b"\xff\xfa\xfb not text").status_code == 422
+    huge = b"timestep,campaign,spend,conversions\n" + b"0,Campaign 0,1,1\n" * 700_000
+    assert len(huge) > 10_000_000
+    assert _upload(client, plan, admin_headers, huge).status_code == 413
+    _nothing_applied(client, plan, admin_headers)
+
+
+def test_utf16_spreadsheet_exports_are_read(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    text = "Timestep\tCampaign\tSpend\tConversions\n" + "".join(
+        f"0\tCampaign {i}\t10\t1\n" for i in range(3)
+    )
+    response = _upload(client, plan, admin_headers, text.encode("utf-16"))
+    assert response.status_code == 200, response.text
