@@ -167,6 +167,14 @@ class BenchResult:
             },
             "rows": [self.oracle_row.to_dict()] + [row.to_dict() for row in self.rows],
             "best": {"label": self.best.label, "overall_mean": self.best.overall_mean},
+            "best_seed_policy": next(
+                (
+                    {"label": row.label, "overall_mean": row.overall_mean}
+                    for row in sorted(self.rows, key=lambda row: -row.overall_mean)
+                    if row.variant.step is not None
+                ),
+                None,
+            ),
             "best_step_per_policy": {
                 name: {"label": row.label, "overall_mean": row.overall_mean}
                 for name, row in self.best_per_policy().items()
@@ -389,6 +397,13 @@ def print_report(result: BenchResult, console=None) -> None:
             f"Best: [bold]{best.label}[/bold] at {best.overall_mean:.1f}% of the oracle "
             f"(mean over {len(names)} scenarios)"
         )
+        stepped = [row for row in result.rows if row.variant.step is not None]
+        if stepped and best.variant.step is None:
+            best_seed = max(stepped, key=lambda row: row.overall_mean)
+            console.print(
+                f"Best seed policy (moves a step s): [bold]{best_seed.label}[/bold] at "
+                f"{best_seed.overall_mean:.1f}%"
+            )
         summary = Table(title="Per policy at its best step")
         for column in ("policy", "best row", "% oracle", "timesteps to 90%", "volatility"):
             summary.add_column(column, justify="right" if column != "policy" else "left")
