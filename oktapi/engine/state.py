@@ -280,7 +280,9 @@ class State:
                 for index, name in enumerate(HISTORY_COLUMNS)
             },
             "allocation": None if self.allocation is None else self.allocation.tolist(),
-            "explanations": self.explanations,
+            "explanations": (
+                None if self.explanations is None else [dict(e) for e in self.explanations]
+            ),
             "allocation_note": self.allocation_note,
             "rng": _rng_to_dict(self.rng),
         }
@@ -315,6 +317,10 @@ class State:
             budget_spent=float(data["budget_spent"]),
             history=history,
             allocation=None if allocation is None else np.asarray(allocation, dtype=np.float64),
-            explanations=data.get("explanations"),
+            explanations=(
+                None
+                if data.get("explanations") is None
+                else [dict(e) for e in data["explanations"]]
+            ),
             allocation_note=data.get("allocation_note"),
         )
