@@ -35,6 +35,7 @@ from oktapi.engine.simulate import (
     run,
     score,
 )
+from oktapi.engine.simulate.oracle import OracleTrajectory, has_oracle, store_oracle
 
 DEFAULT_STEPS = (0.01, 0.05, 0.10, 0.20)
 QUICK_STEPS = (0.05, 0.20)
@@ -186,19 +187,29 @@ class BenchResult:
 
 
 def default_variants(
-    policies: Sequence[str] | None = None, steps: Sequence[float] = DEFAULT_STEPS
+    policies: Sequence[str] | None = None,
+    steps: Sequence[float] = DEFAULT_STEPS,
+    params: dict[str, dict] | None = None,
 ) -> list[Variant]:
-    """Every registered policy (or the named ones): step policies at each step, others once."""
+    """Every registered policy (or the named ones): step policies at each step, others once.
+
+    params maps a policy name to its policy_params (validated by the policy).
+    """
+    params = params or {}
+    unknown = set(params) - set(POLICIES)
+    if unknown:
+        raise ValueError(f"--params names unknown policies: {', '.join(sorted(unknown))}")
     names = list(POLICIES) if policies is None else list(policies)
     if policies is None and "even" not in names:
         names.append("even")
     variants = []
     for name in names:
         policy_class = get_policy(name)
+        policy_params = policy_class.validate_params(params.get(name)) if name in params else None
         if getattr(policy_class, "uses_step", False):
-            variants.extend(Variant(name, step) for step in steps)
+            variants.extend(Variant(name, step, policy_params) for step in steps)
         else:
-            variants.append(Variant(name))
+            variants.append(Variant(name, None, policy_params))
     return variants
 
 
@@ -211,6 +222,26 @@ def _resolve_scenarios(names: Sequence[str] | None, holdout: bool) -> list[Scena
 
 _VARIANTS: list[Variant] = []
 _SCENARIOS: dict[str, Scenario] = {}
+
+
+def _oracle_of(name: str) -> OracleTrajectory:
+    """Worker: one scenario's oracle trajectory."""
+    return oracle(_SCENARIOS[name])
+
+
+def _compute_oracles(scenarios: Sequence[Scenario], jobs: int) -> None:
+    """Fill this process's oracle cache, in parallel when jobs > 1 (the DP is the slow part)."""
+    missing = [s for s in scenarios if not has_oracle(s)]
+    if jobs > 1 and len(missing) > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            largest_first = sorted(missing, key=lambda s: -s.timesteps * s.n_campaigns)
+            names = [s.name for s in largest_first]
+            for scenario, trajectory in zip(
+                largest_first, pool.map(_oracle_of, names, chunksize=1), strict=True
+            ):
+                store_oracle(scenario, trajectory)
+    for scenario in scenarios:
+        oracle(scenario)
 
 
 def _simulate(task: tuple[int, str, int]) -> tuple[int, str, int, dict | str]:
@@ -252,11 +283,10 @@ def run_bench(
     started = time.perf_counter()
     variant_list = list(variants) if variants is not None else default_variants()
     scenario_list = _resolve_scenarios(scenarios, holdout)
-    for scenario in scenario_list:
-        oracle(scenario)  # computed once here; forked workers inherit the cache
     _VARIANTS[:] = variant_list
     _SCENARIOS.clear()
     _SCENARIOS.update({s.name: s for s in scenario_list})
+    _compute_oracles(scenario_list, jobs)  # once, before the simulation workers fork
     # Longest runs first so the workers finish together.
     ordered = sorted(scenario_list, key=lambda s: -s.timesteps * (1 + s.n_campaigns / 10))
     tasks = [
@@ -480,6 +510,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenarios", help="comma-separated scenario names")
     parser.add_argument("--seeds", type=int, help=f"seeds per scenario (default {DEFAULT_SEEDS})")
     parser.add_argument("--steps", help="comma-separated steps, e.g. 0.01,0.05")
+    parser.add_argument(
+        "--params",
+        help='policy params as JSON, e.g. \'{"response_curve": {"half_life": 14}}\'',
+    )
     parser.add_argument("--out", default="bench", help="directory for results.json and PNGs")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -494,10 +528,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         scenarios = list(QUICK_SCENARIOS)
     policies = args.policies.split(",") if args.policies else None
     try:
-        variants = default_variants(policies, steps)
+        params = json.loads(args.params) if args.params else None
+        if params is not None and not (
+            isinstance(params, dict) and all(isinstance(v, dict) for v in params.values())
+        ):
+            raise ValueError("--params must be a JSON object of policy name -> params object")
+        variants = default_variants(policies, steps, params)
         if scenarios:
             [get_scenario(name) for name in scenarios]
-    except ValueError as error:
+    except ValueError as error:  # json.JSONDecodeError is a ValueError too
         parser.error(str(error))
 
     result = run_bench(

@@ -109,3 +109,15 @@ def oracle(scenario: Scenario, grid_points: int = DEFAULT_GRID_POINTS) -> Oracle
     trajectory = OracleTrajectory(budgets, timestep_budgets, expected)
     _CACHE[key] = trajectory
     return trajectory
+
+
+def store_oracle(
+    scenario: Scenario, trajectory: OracleTrajectory, grid_points: int = DEFAULT_GRID_POINTS
+) -> None:
+    """Put a trajectory computed elsewhere (e.g. in a worker process) into this process's cache."""
+    _CACHE[(scenario.fingerprint, grid_points)] = trajectory
+
+
+def has_oracle(scenario: Scenario, grid_points: int = DEFAULT_GRID_POINTS) -> bool:
+    """Whether the scenario's oracle is already cached in this process."""
+    return (scenario.fingerprint, grid_points) in _CACHE
