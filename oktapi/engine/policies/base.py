@@ -164,7 +164,7 @@ def pick_best(scores: np.ndarray, eligible: np.ndarray, rng: np.random.Generator
     """Index of the highest score among eligible campaigns, ties broken at random."""
     if not eligible.any():
         return None
-    masked = np.where(eligible, scores, -np.inf)
+    masked = np.where(eligible & ~np.isnan(scores), scores, -np.inf)
     best = masked.max()
     ties = np.flatnonzero(eligible & (masked == best))
     return int(ties[0]) if len(ties) == 1 else int(ties[rng.integers(len(ties))])
@@ -201,7 +201,13 @@ def move_step(
 def gamma_interval(shape: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """5% and 95% quantiles of Gamma(shape, rate), vectorised."""
     low_q, high_q = EXPLANATION_QUANTILES
-    return gammaincinv(shape, low_q) / rate, gammaincinv(shape, high_q) / rate
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # tiny spend -> inf
+        return gammaincinv(shape, low_q) / rate, gammaincinv(shape, high_q) / rate
+
+
+def _finite_or_none(values: np.ndarray) -> list[float | None]:
+    """Plain floats for JSON, None where extreme inputs overflowed to inf/NaN."""
+    return [value if math.isfinite(value) else None for value in values.tolist()]
 
 
 def explain(
@@ -212,10 +218,14 @@ def explain(
     known: np.ndarray,
 ) -> list[dict]:
     """Per-campaign explanation dicts (plain floats; None where nothing is known yet)."""
-    expected = (expected_rate * budgets).tolist()
-    marginal = expected_rate.tolist()
-    lower = (lower_rate * budgets).tolist() if lower_rate is not None else [None] * len(budgets)
-    upper = (upper_rate * budgets).tolist() if upper_rate is not None else [None] * len(budgets)
+    expected = _finite_or_none(expected_rate * budgets)
+    marginal = _finite_or_none(expected_rate)
+    lower = (
+        _finite_or_none(lower_rate * budgets) if lower_rate is not None else [None] * len(budgets)
+    )
+    upper = (
+        _finite_or_none(upper_rate * budgets) if upper_rate is not None else [None] * len(budgets)
+    )
     return [
         {"expected": e, "lower": lo, "upper": up, "marginal_return": m}
         if is_known

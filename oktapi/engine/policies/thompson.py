@@ -61,7 +61,8 @@ class Thompson(StepPolicy):
     def scores(self, state: State, totals: CampaignTotals, rng: np.random.Generator) -> np.ndarray:
         """One posterior draw of outcome per unit of spend for every campaign."""
         shape, rate = self.posterior(state, totals)
-        return rng.gamma(shape, 1.0 / rate) * totals.outcome_unit
+        with np.errstate(over="ignore"):  # a vanishing spend may overflow to inf: still valid
+            return rng.standard_gamma(shape) / rate * totals.outcome_unit
 
     def explanations(
         self, state: State, budgets: np.ndarray, totals: CampaignTotals
