@@ -435,7 +435,7 @@ def print_report(result: BenchResult, console=None) -> None:
                 f"{best_seed.overall_mean:.1f}%"
             )
         summary = Table(title="Per policy at its best step")
-        for column in ("policy", "best row", "% oracle", "timesteps to 90%", "volatility"):
+        for column in ("policy", "best row", "% oracle", "timesteps to 90%*", "volatility"):
             summary.add_column(column, justify="right" if column != "policy" else "left")
         summary.add_column("allocate ms (50 campaigns, 90 timesteps)", justify="right")
         for policy, row in result.best_per_policy().items():
@@ -451,6 +451,10 @@ def print_report(result: BenchResult, console=None) -> None:
                 "-" if timing is None else f"{timing:.3f}",
             )
         console.print(summary)
+        console.print(
+            "* timesteps before the expected daily objective first reaches 90% of the oracle's "
+            "(the horizon if never); volatility = mean share of the budget moved per timestep"
+        )
     if result.chapelle_li:
         cl = result.chapelle_li
         console.print(

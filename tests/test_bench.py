@@ -82,6 +82,15 @@ def test_run_bench_from_python_for_one_policy_and_scenario():
     assert cell.mean == pytest.approx(73.8, abs=0.1)  # 1/3 of the budget on each CPA 10/14/20
 
 
+def test_holdout_flag_selects_the_holdout_scenarios():
+    """--holdout swaps the shipped scenarios for the randomised holdout family."""
+    from oktapi.bench import _resolve_scenarios
+
+    holdout = _resolve_scenarios(None, holdout=True)
+    assert holdout and all(s.holdout for s in holdout)
+    assert not any(s.holdout for s in _resolve_scenarios(None, holdout=False))
+
+
 def test_unknown_policy_is_a_usage_error():
     """A typo in --policies says which names exist instead of a traceback."""
     completed = subprocess.run(
