@@ -20,7 +20,7 @@ from fastapi import Request
 from pymongo.database import Database
 
 from oktapi.deps import Principal
-from oktapi.engine import AI, Results, State
+from oktapi.engine import AI, Results
 from oktapi.errors import Conflict, Invalid
 from oktapi.models.plans import MAX_COUNT, CsvImportPublic
 from oktapi.repositories.campaigns import CampaignRepository
@@ -377,7 +377,7 @@ def _check_overspend(plan: dict, report: ParsedReport, to_apply: list[int]) -> N
     """Replay the open timesteps on a copy of the state so each is checked against its budgets."""
     if not to_apply:
         return
-    state = State.from_dict(plan["state"])
+    state = plan_service.load_state(plan["state"])
     ai = AI(state)
     problems: list[tuple[str, tuple[str | int, ...]]] = []
     for timestep in to_apply:

@@ -13,6 +13,7 @@ engine is deterministic: all draws come from the state's own generator) and appl
 conditional update. So a plan and its records always agree once read.
 """
 
+import base64
 import math
 import secrets
 from datetime import date, timedelta
@@ -23,6 +24,7 @@ from pymongo.database import Database
 
 from oktapi.deps import Page, Principal
 from oktapi.engine import AI, DEFAULT_POLICY, Allocation, Campaign, Results, State, get_policy
+from oktapi.engine.state import HISTORY_COLUMNS
 from oktapi.errors import Conflict, Invalid, NotFound
 from oktapi.models.plans import (
     AllocationPublic,
@@ -38,8 +40,8 @@ from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.plans import PlanRepository, TimestepAlreadyRecorded
 
-# The engine history (4 numbers per campaign and timestep) lives in the plan document, which
-# MongoDB caps at 16 MB; this bound keeps it near 11 MB at worst.
+# The engine history (4 numbers per campaign and timestep, packed as base64 float64) lives in the
+# plan document, which MongoDB caps at 16 MB; this bound keeps it under 9 MB.
 MAX_HISTORY_CELLS = 200_000
 # Seeds drawn for the caller stay below 2**53 so JavaScript dashboards can echo them exactly.
 GENERATED_SEED_LIMIT = 2**53
@@ -50,6 +52,7 @@ OVERSPEND_SLACK = 0.01
 # A plan lags its records by one timestep at most; the bound only guards against a loop.
 MAX_CATCH_UP = 3
 EXPLANATION_FIELDS = ("expected", "lower", "upper", "marginal_return")
+HISTORY_ENCODING = "float64-base64"
 
 
 class InvalidMany(Invalid):
@@ -137,7 +140,7 @@ def create_plan(
     }
     allocation = AI(state).allocate()
     plan["allocation"] = _allocation_document(plan, state, allocation)
-    plan["state"] = state.to_dict()
+    plan["state"] = stored_state(state)
     repo = PlanRepository(db)
     repo.insert(plan)
     audit = AuditRepository(db)
@@ -450,7 +453,7 @@ def results_difference(stored: list[dict[str, Any]], posted: list[dict[str, Any]
 
 def _advance_changes(plan: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
     """The plan fields after learning from ``results``: a pure function of the stored state."""
-    state = State.from_dict(plan["state"])
+    state = load_state(plan["state"])
     ai = AI(state)
     ai.update(
         Results(
@@ -461,13 +464,48 @@ def _advance_changes(plan: dict[str, Any], results: list[dict[str, Any]]) -> dic
     )
     allocation = None if state.finished else _allocation_document(plan, state, ai.allocate())
     return {
-        "state": state.to_dict(),
+        "state": stored_state(state),
         "version": state.timestep,
         "budget_spent": state.budget_spent,
         "allocation": allocation,
         "status": "finished" if state.finished else "active",
         "updated_at": utc_now(),
     }
+
+
+def stored_state(state: State) -> dict[str, Any]:
+    """The engine state as stored: its history packed into one string per column.
+
+    Nested lists cost one BSON element per number on every read and write of the plan; packed,
+    the history is a few strings whatever its length (exact float64, base64).
+    """
+    document = state.to_dict()
+    columns = (state.allocated, state.spend, state.conversions, state.revenue)
+    document["history"] = {
+        "encoding": HISTORY_ENCODING,
+        **{
+            name: base64.b64encode(np.ascontiguousarray(column).tobytes()).decode("ascii")
+            for name, column in zip(HISTORY_COLUMNS, columns, strict=True)
+        },
+    }
+    return document
+
+
+def load_state(document: dict[str, Any]) -> State:
+    """Inverse of stored_state (plain nested lists are read as well)."""
+    history = document["history"]
+    if history.get("encoding") == HISTORY_ENCODING:
+        shape = (int(document["timestep"]), len(document["campaigns"]))
+        document = {
+            **document,
+            "history": {
+                name: np.frombuffer(base64.b64decode(history[name]), dtype=np.float64).reshape(
+                    shape
+                )
+                for name in HISTORY_COLUMNS
+            },
+        }
+    return State.from_dict(document)
 
 
 def _catch_up(db: Database, actor: Principal | None, plan: dict[str, Any]) -> dict[str, Any]:

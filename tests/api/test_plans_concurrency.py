@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from oktapi.services.plans import load_state
 from tests.api.plans_support import client_with_campaigns, create_plan, results_for
 
 THREADS = 8
@@ -44,7 +45,7 @@ def test_the_same_post_from_eight_threads_is_learned_once(
     assert after["allocation"] == responses[0].json()
     assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 1
     stored = db["plans"].find_one({"_id": plan["id"]})["state"]
-    assert len(stored["history"]["spend"]) == 1
+    assert len(load_state(stored).spend) == 1
     audited = db["audit"].count_documents(
         {"plan_id": plan["id"], "action": "plan.results_accepted"}
     )
