@@ -73,6 +73,10 @@ class Scenario:
         self.efficiency = np.broadcast_to(
             np.asarray(self.efficiency, dtype=np.float64), (self.timesteps, n)
         ).copy()
+        self._kind_columns = [
+            (int(kind), np.flatnonzero(self.curve_kind == kind))
+            for kind in np.unique(self.curve_kind)
+        ]
         if not self.campaign_ids:
             self.campaign_ids = [f"{self.name}-{i:02d}" for i in range(n)]
         if self.objective not in ("conversions", "revenue"):
@@ -123,18 +127,21 @@ class Scenario:
     def curve(self, spend: np.ndarray) -> np.ndarray:
         """Expected conversions at `spend` (..., n) before the timestep's efficiency multiplier."""
         spend = np.maximum(np.asarray(spend, dtype=np.float64), 0.0)
-        kind, scale, half = self.curve_kind, self.scale, self.half_budget
-        ratio = spend / half
-        linear = scale * spend
-        exponential = scale * -np.expm1(-ratio)
-        powered = ratio**self.hill_shape
-        hill = scale * powered / (1.0 + powered)
-        logarithmic = scale * np.log1p(ratio)
-        return np.select(
-            [kind == LINEAR, kind == EXPONENTIAL, kind == HILL],
-            [linear, exponential, hill],
-            default=logarithmic,
-        )
+        conversions = np.empty_like(spend)
+        # Each family only on its own campaigns' columns: a loop over at most 4 kinds.
+        for kind, columns in self._kind_columns:
+            x, scale = spend[..., columns], self.scale[columns]
+            ratio = x / self.half_budget[columns]
+            if kind == LINEAR:
+                conversions[..., columns] = scale * x
+            elif kind == EXPONENTIAL:
+                conversions[..., columns] = scale * -np.expm1(-ratio)
+            elif kind == HILL:
+                powered = ratio ** self.hill_shape[columns]
+                conversions[..., columns] = scale * powered / (1.0 + powered)
+            else:
+                conversions[..., columns] = scale * np.log1p(ratio)
+        return conversions
 
     def expected_conversions(self, budgets: np.ndarray, timestep: int) -> np.ndarray:
         """Expected conversions per campaign for budgets (..., n) at one timestep."""
