@@ -214,6 +214,24 @@ def test_ucb_funds_never_funded_campaigns_first():
     np.testing.assert_allclose(AI(state).allocate().budgets, [50.0, 45.0, 5.0])
 
 
+@pytest.mark.parametrize("policy", sorted(GREEDY))
+def test_a_campaign_that_could_not_spend_its_budget_does_not_win_more(policy):
+    # c0 has the best rate per unit spent but spent only half of its budget: the step goes to
+    # c1, the best campaign that used its budget
+    state = plan_with_history(
+        policy, [40, 30, 30], [20, 30, 30], [2.0, 1.5, 0.3], params=GREEDY[policy]
+    )
+    np.testing.assert_allclose(AI(state).allocate().budgets, [40.0, 35.0, 25.0])
+
+
+@pytest.mark.parametrize("policy", sorted(GREEDY))
+def test_a_platform_that_underspends_everyone_alike_does_not_freeze_the_split(policy):
+    state = plan_with_history(
+        policy, [40, 30, 30], [36, 27, 27], [3.6, 1.35, 0.27], params=GREEDY[policy]
+    )
+    np.testing.assert_allclose(AI(state).allocate().budgets, [45.0, 30.0, 25.0])
+
+
 def test_ucb_bonus_favours_the_less_funded_campaign_when_c_is_large():
     state = plan_with_history("ucb", [90, 10], [90, 10], [9.0, 0.8], timesteps_done=4)
     state.append_history(np.array([[90, 0], [90, 0], [9, 0], [0, 0]], dtype=float))
@@ -226,7 +244,7 @@ def test_ucb_bonus_favours_the_less_funded_campaign_when_c_is_large():
 
 def test_optimistic_values_fade_with_spend():
     # c1 has barely spent and converted nothing; its optimistic prior still beats c0's 5%
-    state = plan_with_history("optimistic", [90, 10], [90, 1], [4.5, 0.0], timesteps_done=3)
+    state = plan_with_history("optimistic", [99, 1], [99, 1], [4.95, 0.0], timesteps_done=3)
     assert AI(state).allocate().budgets[1] > state.allocated[-1][1]
     # with enough spend and nothing to show, the optimism is gone
     state = plan_with_history("optimistic", [90, 10], [90, 10], [4.5, 0.0], timesteps_done=30)

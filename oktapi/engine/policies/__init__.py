@@ -10,9 +10,12 @@ follow the original Oktopus framework. The exact rule, each timestep t with budg
 2. Score. The policy scores every campaign from the whole history: observed outcome per unit
    of spend (conversions, or revenue for the revenue objective), plus the policy's own twist
    (exploration bonus, optimistic prior, posterior sample).
-3. Winner. Among campaigns below their max, the policy picks one (best score, except
-   epsilon_greedy explores a uniformly random one with probability epsilon and softmax samples
-   one with probability proportional to exp(score / temperature)).
+3. Winner. Among campaigns below their max that were not under-delivering last timestep
+   (spent less than 95% of the best delivery ratio, i.e. spend / budget; see
+   ``base.under_delivering``; without this the seed rule keeps feeding a campaign that cannot
+   spend, and the unspent money piles up to the last timestep), the policy picks one (best
+   score, except epsilon_greedy explores a uniformly random one with probability epsilon and
+   softmax samples one with probability proportional to exp(score / (temperature * best))).
 4. Loser. Among the other campaigns above their min, the one with the lowest score.
 5. Move. ``step * B_t`` goes from loser to winner, limited by the loser's budget above its min
    and the winner's room below its max (so bounds always hold). Ties are broken at random

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 
 PolicyOutput = tuple[np.ndarray, list[dict] | None, str | None]
 
+# A campaign that spent less than this share of what the best spender spent (as a share of
+# budget) last timestep cannot win budget this timestep: it could not use more.
+UNDER_DELIVERY_SHARE = 0.95
+
 # Credible interval reported in explanations (5% and 95% posterior quantiles).
 EXPLANATION_QUANTILES = (0.05, 0.95)
 
@@ -198,6 +202,24 @@ def move_step(
     return budgets
 
 
+def under_delivering(state: State) -> np.ndarray:
+    """Campaigns that spent clearly less of last timestep's budget than the best spender did.
+
+    Such a campaign has shown it has no room for more, like one at its max_budget. Comparing
+    with the best delivery ratio (not with 100%) keeps a platform that underspends everyone
+    alike from freezing the split.
+    """
+    if state.timestep == 0:
+        return np.zeros(state.n_campaigns, dtype=bool)
+    allocated, spend = state.allocated[-1], state.spend[-1]
+    funded = allocated > 0.0
+    if not funded.any():
+        return np.zeros(state.n_campaigns, dtype=bool)
+    delivery = np.divide(spend, allocated, out=np.ones_like(spend), where=funded)
+    best_delivery = float(delivery[funded].max())
+    return funded & (delivery < UNDER_DELIVERY_SHARE * best_delivery)
+
+
 def gamma_interval(shape: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """5% and 95% quantiles of Gamma(shape, rate), vectorised."""
     low_q, high_q = EXPLANATION_QUANTILES
@@ -280,7 +302,8 @@ class StepPolicy(Policy):
         )
         totals = CampaignTotals.from_state(state)
         scores = self.scores(state, totals, rng)
-        winner = self.choose_winner(scores, budgets < max_budget, rng)
+        can_gain = (budgets < max_budget) & ~under_delivering(state)
+        winner = self.choose_winner(scores, can_gain, rng)
         if winner is not None:
             can_lose = budgets > min_budget
             can_lose[winner] = False
