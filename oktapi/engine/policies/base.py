@@ -144,7 +144,8 @@ class CampaignTotals:
     def rate(self) -> np.ndarray:
         """Observed outcome per unit of spend; 0 for a campaign that has spent nothing."""
         spent = self.spend > 0.0
-        return np.divide(self.outcome, self.spend, out=np.zeros_like(self.spend), where=spent)
+        with np.errstate(over="ignore"):  # a vanishing spend may give inf: still comparable
+            return np.divide(self.outcome, self.spend, out=np.zeros_like(self.spend), where=spent)
 
     @property
     def pooled_rate(self) -> float:
@@ -154,7 +155,11 @@ class CampaignTotals:
 
 
 def current_split(state: State) -> np.ndarray:
-    """Fractions of the timestep budget each campaign got last time (even before any history)."""
+    """Each campaign's share of what was handed out last timestep (even before any history).
+
+    Equal to its fraction of last timestep's budget whenever the whole budget was handed out;
+    kept as shares so a change in the timestep budget scales every campaign alike.
+    """
     n_campaigns = len(state.campaigns)
     if state.timestep > 0:
         last = state.allocated[-1]
