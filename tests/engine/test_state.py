@@ -204,3 +204,31 @@ def test_replay_from_seed_is_identical_even_when_reloaded_every_timestep(
     for first, second, third in zip(uninterrupted, replayed, reloaded, strict=True):
         np.testing.assert_array_equal(first, second)
         np.testing.assert_array_equal(first, third)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    spend_shares=st.lists(st.floats(0.0, 1.5), min_size=1, max_size=10),
+    total_budget=st.floats(0.0, 1e6),
+)
+def test_timestep_budget_is_what_is_left_over_the_timesteps_left(spend_shares, total_budget):
+    timesteps = len(spend_shares) + 1
+    state = State.create([Campaign("a"), Campaign("b")], total_budget, timesteps, seed=1)
+    ai = AI(state)
+    for share in spend_shares:
+        allocation = ai.allocate()
+        ai.update(Results(allocation.budgets * share, np.zeros(2), np.zeros(2)))
+        left = total_budget - state.budget_spent
+        expected = max(left / (timesteps - state.timestep), 0.0)
+        assert state.timestep_budget() == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_a_plan_whose_campaigns_spend_what_they_get_spends_the_whole_budget(policy, four_campaigns):
+    state = State.create(four_campaigns, 3000.0, 12, policy=policy, seed=4)
+    ai, market = AI(state), np.random.default_rng(0)
+    while not state.finished:
+        budgets = ai.allocate().budgets
+        conversions = market.poisson(FOUR_RATES * budgets).astype(float)
+        ai.update(Results(budgets, conversions, conversions * 3.0))
+    assert state.budget_spent == pytest.approx(3000.0, rel=1e-9)
