@@ -606,3 +606,47 @@ def test_every_allocation_handed_out_and_result_accepted_is_audited(
         ]
     )
     assert all(entry["client_id"] == client_id for entry in entries)
+
+
+def test_plans_whose_history_would_not_fit_one_document_are_refused(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 21)
+    response = _post_plan(
+        client,
+        admin_headers,
+        client_id,
+        campaign_ids=campaign_ids,
+        total_budget=1e6,
+        timesteps=10000,
+    )
+    assert response.status_code == 422
+    assert "10000 x 21 = 210000" in _messages(response)
+
+
+def test_the_stored_state_round_trips_exactly() -> None:
+    """History is packed as base64 float64; unpacking gives the engine the very same numbers."""
+    import numpy as np
+
+    from oktapi.engine import AI, Campaign, Results, State
+    from oktapi.services.plans import load_state, stored_state
+
+    state = State.create(
+        [Campaign("a"), Campaign("b", 1.0, 50.0), Campaign("c")],
+        900.0,
+        9,
+        policy="thompson",
+        seed=5,
+    )
+    ai = AI(state)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        budgets = ai.allocate().budgets
+        ai.update(
+            Results(budgets * rng.uniform(0.5, 1, 3) / 3, rng.poisson(4, 3), rng.gamma(2, 9, 3))
+        )
+    ai.allocate()
+    stored = stored_state(state)
+    assert isinstance(stored["history"]["spend"], str)
+    assert load_state(stored).to_dict() == state.to_dict()
+    assert load_state(state.to_dict()).to_dict() == state.to_dict()  # unpacked lists still load
