@@ -14,6 +14,7 @@ conditional update. So a plan and its records always agree once read.
 """
 
 import base64
+import logging
 import math
 import secrets
 from datetime import date, timedelta
@@ -39,6 +40,8 @@ from oktapi.repositories.base import new_id, utc_now
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.plans import PlanRepository, TimestepAlreadyRecorded
+
+logger = logging.getLogger(__name__)
 
 # The engine history (4 numbers per campaign and timestep, packed as base64 float64) lives in the
 # plan document, which MongoDB caps at 16 MB; this bound keeps it under 9 MB.
@@ -519,6 +522,14 @@ def _catch_up(db: Database, actor: Principal | None, plan: dict[str, Any]) -> di
         if record is None:
             return plan
         changes = _advance_changes(plan, record["results"])
+        if changes["allocation"] != record["next_allocation"]:
+            # Only possible if the engine changed between the crash and now; the recorded answer
+            # was what the client saw, the recomputed one is what the state now holds.
+            logger.error(
+                "plan %s timestep %s: replayed allocation differs from the recorded answer",
+                plan["_id"],
+                version,
+            )
         if repo.advance(plan["_id"], version, changes):
             _audit_allocation(AuditRepository(db), actor, plan, changes["allocation"])
             plan = {**plan, **changes}
