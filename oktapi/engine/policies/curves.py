@@ -35,6 +35,8 @@ MAX_PRIOR_SHAPE = 20.0
 FLAT_CURVATURE_SHARE = 0.2
 # Over-dispersion factor (quasi-Poisson) is estimated but kept in this range.
 MAX_DISPERSION = 50.0
+# Change points: prior probability that a campaign's scale changes at a given timestep.
+CHANGE_HAZARD = 0.02
 
 
 def curvature_grid(reference_spend: float, n_campaigns: int) -> np.ndarray:
@@ -63,6 +65,9 @@ class CurvePosterior:
     scale_shape: np.ndarray  # (n, K)
     scale_rate: np.ndarray  # (n, K)
     dispersion: float
+    prior_shape: np.ndarray  # (K,) pooled Gamma prior of A | k
+    prior_rate: np.ndarray  # (K,)
+    curvature_prior: np.ndarray  # (K,) the population's curvature distribution
 
     @property
     def n_campaigns(self) -> int:
@@ -142,11 +147,14 @@ def fit_curves(
     conversions: np.ndarray,
     weights: np.ndarray,
     reference_spend: float,
+    *,
+    detect_changes: bool = True,
 ) -> CurvePosterior:
     """Posterior of every campaign's curve from (timesteps, n) histories and weights.
 
-    Weights (timesteps,) or (timesteps, n) discount old rows (drift); they are divided by an
-    estimated over-dispersion factor so noisy campaigns are not believed too soon.
+    Weights (timesteps,) discount old rows (drift); they are divided by an estimated
+    over-dispersion factor so noisy campaigns are not believed too soon, and (detect_changes)
+    multiplied per campaign by the probability that a row belongs to the current regime.
     """
     weights = np.broadcast_to(weights.reshape(len(weights), -1), spend.shape)
     n_campaigns = spend.shape[1]
@@ -179,13 +187,73 @@ def fit_curves(
             scale_shape=prior_shape[None, :] + total_conversions[:, None],
             scale_rate=prior_rate[None, :] + total_curve,
             dispersion=dispersion,
+            prior_shape=prior_shape,
+            prior_rate=prior_rate,
+            curvature_prior=population,
         )
 
     first = posterior(weights, 1.0)
     dispersion = _dispersion(first, curve, spend, conversions, weights)
-    if dispersion <= 1.0:
+    if detect_changes and len(spend) > 1:
+        weights = weights * _current_segment_probability(
+            first, curve, log_curve, conversions, weights / dispersion
+        )
+    elif dispersion <= 1.0:
         return first
     return posterior(weights / dispersion, dispersion)
+
+
+def _current_segment_probability(
+    posterior: CurvePosterior,
+    curve: np.ndarray,
+    log_curve: np.ndarray,
+    conversions: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
+    """P(row t belongs to the campaign's current regime), shape (timesteps, n).
+
+    Bayesian change-point model: at most one change of (k, A) per campaign, at any timestep,
+    with a geometric prior (hazard per timestep). Segment evidences are exact Gamma-Poisson
+    marginals on the k grid, computed for every split point at once with cumulative sums.
+    """
+    timesteps = len(curve)
+    weighted_conversions = weights * conversions  # (T, n)
+    parts = (
+        weighted_conversions[:, :, None] * np.ones_like(curve[:1]),
+        weights[:, :, None] * curve,
+        weighted_conversions[:, :, None] * log_curve,
+    )
+    # after[tau] sums rows tau..T-1; before[tau] sums rows 0..tau-1.
+    after = [np.cumsum(part[::-1], axis=0)[::-1] for part in parts]
+    before = [part_after[:1] - part for part, part_after in zip(after, after, strict=True)]
+    log_prior_k = np.log(posterior.curvature_prior)
+
+    def log_evidence(sums: list[np.ndarray]) -> np.ndarray:
+        total_conversions, total_curve, conversions_log_curve = sums
+        shape = posterior.prior_shape + total_conversions
+        per_k = (
+            conversions_log_curve
+            + gammaln(shape)
+            - gammaln(posterior.prior_shape)
+            + posterior.prior_shape * np.log(posterior.prior_rate)
+            - shape * np.log(posterior.prior_rate + total_curve)
+        )
+        peak = per_k.max(axis=2, keepdims=True)
+        return (peak + np.log(np.sum(np.exp(per_k - peak + log_prior_k), axis=2, keepdims=True)))[
+            :, :, 0
+        ]
+
+    split = np.arange(timesteps)[:, None]  # tau; 0 = no change
+    log_prior = np.where(
+        split == 0,
+        (timesteps - 1) * np.log1p(-CHANGE_HAZARD),
+        np.log(CHANGE_HAZARD) + (timesteps - 1 - split) * np.log1p(-CHANGE_HAZARD),
+    )
+    before_evidence = np.where(split == 0, 0.0, log_evidence(before))
+    log_posterior = log_prior + log_evidence(after) + before_evidence  # (T, n)
+    log_posterior -= log_posterior.max(axis=0, keepdims=True)
+    probability = np.exp(log_posterior)
+    return np.cumsum(probability, axis=0) / probability.sum(axis=0, keepdims=True)
 
 
 def _normalise(log_weights: np.ndarray) -> np.ndarray:

@@ -24,7 +24,12 @@ import numpy as np
 
 from oktapi.engine.policies.base import Param, Policy, PolicyOutput
 from oktapi.engine.policies.bounds import fit_to_bounds
-from oktapi.engine.policies.curves import CurvePosterior, fit_curves, initial_slope, saturation
+from oktapi.engine.policies.curves import (
+    CurvePosterior,
+    fit_curves,
+    initial_slope,
+    saturation,
+)
 
 if TYPE_CHECKING:
     from oktapi.engine.state import State
@@ -58,6 +63,11 @@ class ResponseCurvePolicy(Policy):
         ),
         "draws": Param(
             8, low=0, high=100, integer=True, help="posterior curves averaged (0: the mean curve)"
+        ),
+        "thompson_share": Param(1.0, low=0.0, high=1.0),
+        "dither": Param(0.0, low=0.0, high=1.0),
+        "detect_changes": Param(
+            1, low=0, high=1, integer=True, help="1: forget a campaign's past when it changes"
         ),
         "explore_floor": Param(
             0.0, low=0.0, high=1.0, help="least share of an even split every campaign keeps"
@@ -102,7 +112,13 @@ class ResponseCurvePolicy(Policy):
         weights = 0.5 ** (age / half_life)
         reference_spend = _reference_spend(state, timestep_budget, n)
 
-        posterior = fit_curves(spend, conversions, weights, reference_spend)
+        posterior = fit_curves(
+            spend,
+            conversions,
+            weights,
+            reference_spend,
+            detect_changes=bool(self.params["detect_changes"]),
+        )
         value = (
             _value_per_conversion(conversions, revenue, weights)
             if state.objective == "revenue"
@@ -114,15 +130,25 @@ class ResponseCurvePolicy(Policy):
         )
         threshold = self._threshold(value)
 
-        if self.params["draws"] == 0:
-            edges = _budget_grid(lower, upper, timestep_budget)
-            curve = value[:, None] * posterior.expected(edges.T).T
-            budgets = _greedy_split(edges, curve, threshold)
-        else:
+        edges = _budget_grid(lower, upper, timestep_budget)
+        curve = value[:, None] * posterior.expected(edges.T).T
+        budgets = _greedy_split(edges, curve, threshold)
+        share = self.params["thompson_share"]
+        if share == "decay":
+            share = max(state.timesteps - state.timestep, 0) / max(state.timesteps, 1)
+        if self.params["draws"] > 0 and share > 0:
             curvature, scale = posterior.sample(rng, self.params["draws"])
             slope = scale * value * initial_slope(curvature, reference_spend)
-            budgets = _water_fill(slope, curvature, lower, upper, timestep_budget, threshold)
-            budgets = budgets.mean(axis=0)
+            sampled = _water_fill(slope, curvature, lower, upper, timestep_budget, threshold)
+            budgets = (1 - share) * budgets + share * sampled.mean(axis=0)
+
+        dither = self.params["dither"]
+        if dither > 0:
+            jitter = np.exp(dither * rng.standard_normal(n))
+            jittered = np.clip(budgets * jitter, lower, upper)
+            total = jittered.sum()
+            if total > 0:
+                budgets = np.clip(jittered * (budgets.sum() / total), lower, upper)
 
         note = None
         if threshold is not None:
@@ -187,8 +213,9 @@ def _value_per_conversion(
     conversions: np.ndarray, revenue: np.ndarray, weights: np.ndarray
 ) -> np.ndarray:
     """Revenue per conversion per campaign, shrunk towards the plan's pooled average."""
-    weighted_conversions = weights @ conversions
-    weighted_revenue = weights @ revenue
+    weights = weights.reshape(len(weights), -1)
+    weighted_conversions = np.sum(weights * conversions, axis=0)
+    weighted_revenue = np.sum(weights * revenue, axis=0)
     total = weighted_conversions.sum()
     pooled = weighted_revenue.sum() / total if total > 0 else 1.0
     return (weighted_revenue + VALUE_PRIOR_CONVERSIONS * pooled) / (
