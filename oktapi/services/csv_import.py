@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import numpy as np
 from fastapi import Request
@@ -28,6 +27,8 @@ from oktapi.repositories.plans import PlanRepository
 from oktapi.services import plans as plan_service
 
 MAX_LISTED_PROBLEMS = 50
+MAX_PREAMBLE_LINES = 10  # title and date-range lines an export may put above its header
+DELIMITERS = (",", ";", "\t")
 MAX_MONEY = 1e12
 
 # Header names after lower-casing and collapsing spaces/underscores/dashes, per field we read.
@@ -36,8 +37,15 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "date": ("date", "day", "reporting starts"),
     "campaign": ("campaign", "campaign id", "campaign name"),
     "spend": ("spend", "cost", "amount spent"),
-    "conversions": ("conversions",),
-    "revenue": ("revenue", "conversion value", "conv. value", "conversions value"),
+    "conversions": ("conversions", "results", "purchases"),
+    "revenue": (
+        "revenue",
+        "conversion value",
+        "conv. value",
+        "conversions value",
+        "total conversion value",
+        "purchases conversion value",
+    ),
 }
 _NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _GROUPED_NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")  # 1,234.50 as Google Ads writes it
@@ -111,6 +119,36 @@ def _find_columns(header: list[str]) -> dict[str, int]:
     return columns
 
 
+def _has_required_columns(columns: dict[str, int]) -> bool:
+    return {"campaign", "spend", "conversions"} <= set(columns) and bool(
+        {"timestep", "date"} & set(columns)
+    )
+
+
+def _locate_header(lines: list[str]) -> tuple[int, str]:
+    """The header line and delimiter; exports often start with a title and a date-range line."""
+    for index, line in enumerate(lines[:MAX_PREAMBLE_LINES]):
+        for delimiter in DELIMITERS:
+            cells = next(csv.reader([line], delimiter=delimiter), [])
+            if _has_required_columns(_find_columns(cells)):
+                return index, delimiter
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    sample = "".join(lines[first : first + 20])
+    try:
+        return first, csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        return first, ","
+
+
+def _is_total_row(row: list[str], columns: dict[str, int]) -> bool:
+    """Summary rows ("Total: Campaigns", no day) that Google Ads appends to its exports."""
+    index = columns.get("timestep", columns.get("date"))
+    key = row[index].strip() if index is not None and index < len(row) else ""
+    if key not in ("", "--") and not key.casefold().startswith("total"):
+        return False
+    return any(cell.strip().casefold().startswith("total") for cell in row)
+
+
 def _number(text: str) -> float | None:
     text = text.strip()
     if _GROUPED_NUMBER.match(text):
@@ -131,12 +169,9 @@ def parse_report(
     timestep_days: int,
 ) -> ParsedReport:
     """Rows → per-timestep, per-campaign totals (rows of the same day and campaign add up)."""
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    lines = text.splitlines(keepends=True)
+    header_index, delimiter = _locate_header(lines)
+    reader = csv.reader(io.StringIO("".join(lines[header_index:])), delimiter=delimiter)
     header = next(reader, None)
     if not header:
         raise Invalid(
@@ -163,8 +198,9 @@ def parse_report(
 
     report = ParsedReport(rows=0)
     problems: list[tuple[str, tuple[str | int, ...]]] = []
-    for line_number, row in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in row):
+    for row in reader:
+        line_number = header_index + reader.line_num
+        if not any(cell.strip() for cell in row) or _is_total_row(row, columns):
             continue
         report.rows += 1
 

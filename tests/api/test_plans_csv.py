@@ -235,3 +235,40 @@ def test_utf16_spreadsheet_exports_are_read(
     )
     response = _upload(client, plan, admin_headers, text.encode("utf-16"))
     assert response.status_code == 200, response.text
+
+
+def test_a_google_ads_export_with_title_lines_and_totals_is_read(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    text = (
+        "Campaign report\n"
+        '"January 1, 2027 - January 2, 2027"\n'
+        "Day,Campaign,Campaign state,Cost,Conversions,Conv. value\n"
+        + "".join(f"2027-01-01,Campaign {i},Enabled,80.00,2,50.00\n" for i in range(3))
+        + "Total: Campaigns,--,--,240.00,6,150.00\n"
+    )
+    response = _upload(client, plan, admin_headers, text)
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"] == 3 and response.json()["applied"] == [0]
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    assert history["entries"][0]["results"][0]["revenue"] == 50.0
+
+
+def test_a_meta_ads_export_is_read(client: TestClient, plan: dict, admin_headers: dict) -> None:
+    text = (
+        "Reporting starts,Campaign name,Amount spent (EUR),Results,Purchases conversion value\n"
+        + "".join(f"2027-01-01,Campaign {i},75.5,3,120\n" for i in range(3))
+    )
+    response = _upload(client, plan, admin_headers, text)
+    assert response.status_code == 200, response.text
+    state = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert state["budget_spent"] == pytest.approx(226.5)
+
+
+def test_row_numbers_are_the_file_lines_below_a_title(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    text = "My export\n\ntimestep,campaign,spend,conversions\n0,Campaign 0,1,1\n0,Campaign 1,x,1\n"
+    response = _upload(client, plan, admin_headers, text)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "rows", 5, "spend"]
