@@ -70,7 +70,7 @@ class CampaignResult(Body):
 class ResultsPost(Body):
     """One timestep's results: one entry per campaign of the plan, each exactly once."""
 
-    timestep: int = Field(ge=0, le=MAX_TIMESTEPS)
+    timestep: int = Field(ge=0, le=2**31, description="The timestep these results are for.")
     results: list[CampaignResult] = Field(min_length=1, max_length=MAX_PLAN_CAMPAIGNS)
 
 

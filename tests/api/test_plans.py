@@ -269,10 +269,14 @@ def test_a_plan_runs_to_the_end_with_exact_accounting(
     assert answer["status"] == "finished" and answer["timestep"] == 3
     assert answer["allocation"] is None
     assert client.get(f"/plans/{plan_id}/allocation", headers=admin_headers).status_code == 409
-    late = client.post(
-        f"/plans/{plan_id}/results", json={**report, "timestep": 3}, headers=admin_headers
-    )
-    assert late.status_code == 409
+    for after_last in (3, 99_999):
+        late = client.post(
+            f"/plans/{plan_id}/results",
+            json={**report, "timestep": after_last},
+            headers=admin_headers,
+        )
+        assert late.status_code == 409
+        assert "finished" in late.json()["detail"]
 
 
 def test_unspent_budget_flows_to_later_timesteps(
