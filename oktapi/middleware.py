@@ -3,6 +3,7 @@
 import json
 from collections.abc import Callable
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 JSON_BODY_LIMIT = 1_000_000
@@ -18,8 +19,11 @@ DOCS_CSP = (
 DOCS_PREFIXES = ("/api", "/docs/oauth2-redirect", "/static-offline-docs")
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """An HTTPException, so FastAPI's body reader re-raises it as a 413 instead of a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request body larger than {limit} bytes")
 
 
 class BodyLimitMiddleware:
@@ -47,7 +51,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
