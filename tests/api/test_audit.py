@@ -118,3 +118,128 @@ def test_no_route_changes_or_deletes_the_trail(client: TestClient, db, admin_hea
         response = client.request(method, f"/audit/{entry_id}", headers=admin_headers)
         assert response.status_code in (404, 405)
     assert db["audit"].count_documents({}) == 9
+
+
+# --- the services write the trail ------------------------------------------------------------
+
+
+def _trail(client: TestClient, headers: dict[str, str], **query: str) -> list[dict[str, Any]]:
+    response = client.get("/audit", params={"limit": 200, **query}, headers=headers)
+    assert response.status_code == 200
+    return response.json()
+
+
+def _create_user(client: TestClient, admin_headers: dict[str, str]) -> str:
+    response = client.post(
+        "/users",
+        json={"username": "new-manager", "password": "a-long-password-1", "role": "manager"},
+        headers=admin_headers,
+    )
+    assert response.status_code == 201
+    return response.json()["id"]
+
+
+def _admin_id(client: TestClient, admin_headers: dict[str, str]) -> str:
+    return client.get("/auth/me", headers=admin_headers).json()["id"]
+
+
+def test_user_created_is_recorded_without_the_password(client: TestClient, admin_headers) -> None:
+    user_id = _create_user(client, admin_headers)
+    (entry,) = _trail(client, admin_headers, action="user.created")
+    assert entry["target_id"] == user_id
+    assert entry["user_id"] == _admin_id(client, admin_headers)
+    assert entry["username"] == "root-admin"
+    assert entry["changes"]["username"] == "new-manager"
+    assert entry["changes"]["role"] == "manager"
+    assert "a-long-password-1" not in str(entry) and "argon2" not in str(entry)
+
+
+def test_role_change_is_recorded_with_before_and_after(client: TestClient, admin_headers) -> None:
+    user_id = _create_user(client, admin_headers)
+    response = client.patch(f"/users/{user_id}", json={"role": "admin"}, headers=admin_headers)
+    assert response.status_code == 200
+    (entry,) = _trail(client, admin_headers, action="user.role_changed")
+    assert entry["target_id"] == user_id
+    assert entry["user_id"] == _admin_id(client, admin_headers)
+    assert entry["changes"] == {"from": "manager", "to": "admin"}
+
+
+def test_password_reset_is_recorded_without_the_password(client: TestClient, admin_headers) -> None:
+    user_id = _create_user(client, admin_headers)
+    response = client.patch(
+        f"/users/{user_id}", json={"password": "another-long-password"}, headers=admin_headers
+    )
+    assert response.status_code == 200
+    (entry,) = _trail(client, admin_headers, action="user.password_reset")
+    assert entry["target_id"] == user_id
+    assert "another-long-password" not in str(entry) and "argon2" not in str(entry)
+    assert _trail(client, admin_headers, user_id=_admin_id(client, admin_headers))
+
+
+def _plan_for_manager(client: TestClient, headers: dict[str, str]) -> tuple[str, dict]:
+    client_id = client.post("/clients", json={"name": "Audited"}, headers=headers).json()["id"]
+    campaign_ids = [
+        client.post(
+            f"/clients/{client_id}/campaigns",
+            json={"name": f"campaign {index}", "max_budget": 1000},
+            headers=headers,
+        ).json()["id"]
+        for index in range(2)
+    ]
+    response = client.post(
+        f"/clients/{client_id}/plans",
+        json={"campaign_ids": campaign_ids, "total_budget": 3000, "timesteps": 3, "seed": 7},
+        headers=headers,
+    )
+    assert response.status_code == 201
+    return client_id, response.json()
+
+
+def _results(allocation: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "timestep": allocation["timestep"],
+        "results": [
+            {"campaign_id": item["campaign_id"], "spend": item["budget"] * 0.9, "conversions": 4}
+            for item in allocation["allocations"]
+        ],
+    }
+
+
+def test_allocations_handed_out_and_results_accepted_are_recorded(
+    client: TestClient, db, settings
+) -> None:
+    manager_id = insert_user(db, username="audited-manager")
+    headers = bearer(settings, manager_id)
+    client_id, plan = _plan_for_manager(client, headers)
+    headers = bearer(settings, manager_id)  # the new client joined the manager's list
+    plan_id = plan["id"]
+
+    issued = _trail(client, headers, plan_id=plan_id, action="plan.allocation_issued")
+    assert [entry["changes"]["timestep"] for entry in issued] == [0]
+    first = plan["allocation"]
+    assert issued[0]["changes"]["budgets"] == {
+        item["campaign_id"]: item["budget"] for item in first["allocations"]
+    }
+    assert issued[0]["client_id"] == client_id
+    assert issued[0]["user_id"] == manager_id
+
+    results = _results(first)
+    answer = client.post(f"/plans/{plan_id}/results", json=results, headers=headers)
+    assert answer.status_code == 200
+    retry = client.post(f"/plans/{plan_id}/results", json=results, headers=headers)
+    assert retry.json() == answer.json()
+
+    (accepted,) = _trail(client, headers, plan_id=plan_id, action="plan.results_accepted")
+    assert accepted["changes"]["timestep"] == 0
+    assert accepted["changes"]["spend"] == sum(row["spend"] for row in results["results"])
+    assert accepted["user_id"] == manager_id
+    issued = _trail(client, headers, plan_id=plan_id, action="plan.allocation_issued")
+    assert sorted(entry["changes"]["timestep"] for entry in issued) == [0, 1]
+
+
+def test_another_manager_cannot_read_a_plans_trail(client: TestClient, db, settings) -> None:
+    owner = insert_user(db, username="plan-owner")
+    _, plan = _plan_for_manager(client, bearer(settings, owner))
+    outsider = bearer(settings, insert_user(db, username="outsider"))
+    assert _trail(client, outsider) == []
+    assert _trail(client, outsider, plan_id=plan["id"]) == []
