@@ -654,3 +654,93 @@ def test_the_stored_state_round_trips_exactly() -> None:
     assert isinstance(stored["history"]["spend"], str)
     assert load_state(stored).to_dict() == state.to_dict()
     assert load_state(state.to_dict()).to_dict() == state.to_dict()  # unpacked lists still load
+
+
+def test_campaigns_of_an_active_plan_cannot_be_deleted_until_it_finishes(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 2)
+    plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=1, total_budget=10)
+    assert client.delete(f"/campaigns/{campaign_ids[0]}", headers=admin_headers).status_code == 409
+    client.post(
+        f"/plans/{plan['id']}/results", json=results_for(plan["allocation"]), headers=admin_headers
+    )
+    assert client.delete(f"/campaigns/{campaign_ids[0]}", headers=admin_headers).status_code == 204
+
+
+def test_deleting_the_client_removes_its_plans_and_their_records(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 2)
+    plan = create_plan(client, admin_headers, client_id, campaign_ids)
+    client.post(
+        f"/plans/{plan['id']}/results", json=results_for(plan["allocation"]), headers=admin_headers
+    )
+    assert client.delete(f"/clients/{client_id}", headers=admin_headers).status_code == 204
+    assert client.get(f"/plans/{plan['id']}", headers=admin_headers).status_code == 404
+    assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 0
+
+
+def test_a_random_mix_of_posts_keeps_the_plan_and_its_records_in_agreement(
+    client: TestClient, db: Any, admin_headers: dict, backend: str
+) -> None:
+    """Valid, repeated, changed, early, late and malformed posts in a seeded random order."""
+    import random
+
+    if backend != "memory":
+        pytest.skip("the same code path as on memory; one backend keeps the suite quick")
+    rng = random.Random(2027)
+    client_id, campaign_ids = client_with_campaigns(db, 3)
+    plan = create_plan(
+        client, admin_headers, client_id, campaign_ids, timesteps=12, total_budget=12000
+    )
+    url = f"/plans/{plan['id']}/results"
+    sent: dict[int, dict] = {}  # what the plan accepted, per timestep
+    answers: dict[int, Any] = {}
+    allocation = plan["allocation"]
+    for _ in range(80):
+        state = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+        if state["status"] == "finished":
+            break
+        allocation = state["allocation"]
+        kind = rng.choice(["new", "new", "repeat", "changed", "early", "late", "bad"])
+        if kind == "new" or (kind in ("repeat", "changed") and not sent):
+            body = results_for(
+                allocation, spend_share=rng.uniform(0.3, 1.0), conversions=rng.randint(0, 9)
+            )
+            response = client.post(url, json=body, headers=admin_headers)
+            assert response.status_code == 200, response.text
+            sent[body["timestep"]] = body
+            answers[body["timestep"]] = response.json()
+        elif kind == "repeat":
+            timestep = rng.choice(sorted(sent))
+            response = client.post(url, json=sent[timestep], headers=admin_headers)
+            assert response.status_code == 200
+            assert response.json() == answers[timestep] or timestep == 11
+        elif kind == "changed":
+            body = json.loads(json.dumps(sent[rng.choice(sorted(sent))]))
+            body["results"][rng.randrange(3)]["conversions"] += 1
+            assert client.post(url, json=body, headers=admin_headers).status_code == 409
+        elif kind == "early":
+            body = results_for(allocation)
+            body["timestep"] = state["timestep"] + rng.randint(1, 5)
+            assert client.post(url, json=body, headers=admin_headers).status_code == 409
+        elif kind == "late":
+            body = results_for(allocation)
+            body["timestep"] = 12 + rng.randint(0, 3)
+            assert client.post(url, json=body, headers=admin_headers).status_code == 409
+        else:
+            body = results_for(allocation)
+            body["results"][0]["spend"] = -1
+            assert client.post(url, json=body, headers=admin_headers).status_code == 422
+    final = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    closed = [entry for entry in history["entries"] if entry["results"] is not None]
+    assert final["status"] == "finished"
+    assert final["timestep"] == len(closed) == len(sent) == 12
+    spent = sum(e["spend"] for body in sent.values() for e in body["results"])
+    assert final["budget_spent"] == pytest.approx(spent)
+    for entry in closed:
+        assert [r["spend"] for r in entry["results"]] == [
+            e["spend"] for e in sent[entry["timestep"]]["results"]
+        ]
