@@ -7,7 +7,11 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     "users": [([("username", ASCENDING)], {"unique": True})],
     "clients": [([("name", ASCENDING)], {})],
     "campaigns": [([("client_id", ASCENDING), ("name", ASCENDING)], {"unique": True})],
-    "plans": [([("client_id", ASCENDING), ("created_at", ASCENDING)], {})],
+    "plans": [
+        ([("client_id", ASCENDING), ("created_at", ASCENDING)], {}),
+        # campaign DELETE asks whether an active plan uses the campaign
+        ([("campaign_ids", ASCENDING), ("status", ASCENDING)], {}),
+    ],
     "plan_timesteps": [([("plan_id", ASCENDING), ("timestep", ASCENDING)], {"unique": True})],
     "audit": [([("at", ASCENDING)], {}), ([("client_id", ASCENDING), ("at", ASCENDING)], {})],
 }
