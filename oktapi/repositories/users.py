@@ -103,8 +103,17 @@ class LoginFailureRepository:
         )
         return [failure["at"] for failure in list(found)]
 
-    def record(self, key: str, at: datetime) -> None:
-        self._failures.insert_one({"_id": new_id(), "key": key, "at": at})
+    def count_since(self, key: str, since: datetime) -> int:
+        return self._failures.count_documents({"key": key, "at": {"$gte": since}})
+
+    def record(self, key: str, at: datetime) -> str:
+        """Log an attempt as failed (until it succeeds); returns its id."""
+        attempt_id = new_id()
+        self._failures.insert_one({"_id": attempt_id, "key": key, "at": at})
+        return attempt_id
+
+    def remove(self, attempt_id: str) -> None:
+        self._failures.delete_one({"_id": attempt_id})
 
     def clear(self, key: str) -> None:
         self._failures.delete_many({"key": key})

@@ -30,11 +30,16 @@ def login(*, db: Database, settings: Settings, username: str, password: str, add
     failures = LoginFailureRepository(db)
     key = f"{username[:MAX_USERNAME_LOOKUP]}\n{address}"
     now = utc_now()
-    recent = [_aware(at) for at in failures.recent(key, now - FAILURE_WINDOW)]
-    if len(recent) >= MAX_FAILED_LOGINS:
-        oldest_that_counts = recent[-MAX_FAILED_LOGINS]
-        retry_after = math.ceil((oldest_that_counts + FAILURE_WINDOW - now).total_seconds())
-        raise TooManyRequests("Too many failed logins; try again later", retry_after=retry_after)
+    since = now - FAILURE_WINDOW
+    retry_after = _retry_after(failures, key, now)
+    if retry_after is not None:
+        raise _too_many(retry_after)
+    # Count this attempt as a failure *before* checking it, so parallel guesses cannot all slip
+    # through between the count and the check: the attempt ranked past the limit is refused.
+    attempt_id = failures.record(key, now)
+    if failures.count_since(key, since) > MAX_FAILED_LOGINS:
+        failures.remove(attempt_id)
+        raise _too_many(_retry_after(failures, key, now) or 1)
 
     user = None
     if len(username) <= MAX_USERNAME_LOOKUP:
@@ -42,8 +47,7 @@ def login(*, db: Database, settings: Settings, username: str, password: str, add
     # Unknown users are checked against a dummy hash: one argon2 verification on every path.
     password_ok = verify_password(password, user["password_hash"] if user else None)
     if user is None or not password_ok or user.get("disabled"):
-        failures.forget_before(now - FAILURE_WINDOW)
-        failures.record(key, now)
+        failures.forget_before(since)
         raise NotAuthenticated("Incorrect username or password")
 
     failures.clear(key)
@@ -54,6 +58,19 @@ def login(*, db: Database, settings: Settings, username: str, password: str, add
         minutes=settings.access_token_minutes,
     )
     return Token(access_token=token, expires_in=settings.access_token_minutes * 60)
+
+
+def _retry_after(failures: LoginFailureRepository, key: str, now: datetime) -> int | None:
+    """Seconds until the oldest failure that counts leaves the window; None when not limited."""
+    recent = [_aware(at) for at in failures.recent(key, now - FAILURE_WINDOW)]
+    if len(recent) < MAX_FAILED_LOGINS:
+        return None
+    oldest_that_counts = recent[-MAX_FAILED_LOGINS]
+    return math.ceil((oldest_that_counts + FAILURE_WINDOW - now).total_seconds())
+
+
+def _too_many(retry_after: int) -> TooManyRequests:
+    return TooManyRequests("Too many failed logins; try again later", retry_after=retry_after)
 
 
 def _aware(moment: datetime) -> datetime:

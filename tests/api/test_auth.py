@@ -1,5 +1,6 @@
 """Login and tokens: what a caller sees when credentials or tokens are right, wrong or revoked."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import jwt
@@ -201,3 +202,21 @@ def test_unknown_usernames_are_limited_too(client: TestClient) -> None:
 def test_login_form_needs_both_fields(client: TestClient) -> None:
     assert client.post("/auth/token", data={"username": "alice"}).status_code == 422
     assert client.post("/auth/token", json={"username": "a", "password": "b"}).status_code == 422
+
+
+def test_parallel_guesses_cannot_slip_past_the_limit(client: TestClient, db) -> None:
+    """Attempts are counted before the password check, so a burst gets at most 5 checks."""
+    insert_user(db, username="alice")
+
+    def guess(index: int) -> int:
+        return _login(client, "alice", f"wrong-password-{index:03d}").status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(guess, range(12)))
+    assert set(statuses) <= {401, 429}
+    # Attempts refused in the burst do not count; sequential guesses fill up to the limit.
+    while statuses[-1] != 429 or len(statuses) == 12:
+        statuses.append(guess(len(statuses)))
+        assert len(statuses) <= 12 + auth_service.MAX_FAILED_LOGINS + 1
+    assert statuses.count(401) == auth_service.MAX_FAILED_LOGINS
+    assert _login(client, "alice", TEST_PASSWORD).status_code == 429
