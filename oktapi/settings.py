@@ -77,19 +77,25 @@ class Settings(BaseSettings):
 
 
 def _stored_secret_key(data_dir: Path) -> str:
-    """Read the generated key, creating it with mode 0600 the first time so tokens survive restarts."""
+    """Read the generated key, creating it with mode 0600 the first time so tokens survive restarts.
+
+    The key is written to a private temporary file and linked into place, so a second worker
+    starting at the same moment reads either no file or the whole key, never an empty one.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / SECRET_KEY_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text().strip()
-        if len(key) < MIN_SECRET_KEY_LENGTH:
-            raise RuntimeError(
-                f"{path} holds a key that is too short; delete it to regenerate"
-            ) from None
-        return key
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+    if not path.exists():
+        temporary = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(8)}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process won the race; use its key
+        finally:
+            temporary.unlink()
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise RuntimeError(f"{path} holds a key that is too short; delete it to regenerate")
     return key

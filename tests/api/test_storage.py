@@ -109,3 +109,16 @@ def test_indexes_are_idempotent_and_enforced_by_the_database(client: TestClient,
     with pytest.raises(DuplicateKeyError):
         insert_user(db, username="alice")
     assert db["users"].count_documents({"username": "alice"}) == 1
+
+
+def test_workers_starting_together_share_one_generated_key(tmp_path: Path) -> None:
+    """Without OKTOPUS_SECRET_KEY, every process on the data directory signs with the same key."""
+
+    def signing_key(_: int) -> str:
+        return make_settings("embedded", tmp_path / "data", secret_key=None).signing_key
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = set(pool.map(signing_key, range(16)))
+    assert len(keys) == 1
+    assert len(keys.pop()) >= 32
+    assert sorted(path.name for path in (tmp_path / "data").iterdir()) == [SECRET_KEY_FILE]
