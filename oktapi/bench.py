@@ -460,7 +460,7 @@ def print_report(result: BenchResult, console=None) -> None:
         console.print(
             f"Chapelle & Li check (10 arms 0.5/0.4x9, 10,000 pulls in batches of 100, Thompson): "
             f"regret {cl['mean']:.1f} ± {cl['std']:.1f} over {cl['seeds']} seeds "
-            f"(reference ≈ 147 ± 20)"
+            "(issue's reference ≈ 147 ± 20; MABWiser on this protocol: 167 ± 41 over 100 seeds)"
         )
     errors = [
         (row.label, name, error)

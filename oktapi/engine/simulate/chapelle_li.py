@@ -2,7 +2,9 @@
 
 10 Bernoulli arms (one at 0.5, nine at 0.4), 10,000 pulls decided in batches of 100. Beta(1, 1)
 priors; the posterior is updated only between batches, and within a batch every pull draws its
-own posterior sample. Published and reproduced regret: about 147 +- 20 over seeds. It checks
+own posterior sample. The issue quotes about 147 +- 20. Measured here: 169.6 (std 57 over 1,500
+seeds, standard error 1.5); MABWiser 2.7.4's ThompsonSampling driven by the same protocol gave
+167.2 (std 41 over 100 seeds), so the two implementations agree and sit above 147. It checks
 that our notion of Thompson sampling (and of batched feedback, which is what a timestep is)
 matches the literature before any budget is involved.
 """
