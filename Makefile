@@ -39,3 +39,10 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Hardening: schema fuzzing (schemathesis, a few minutes) and the 20-plan load check.
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -m fuzz tests/fuzz
+
+load: $(STAMP)
+	$(BIN)/python scripts/load.py
