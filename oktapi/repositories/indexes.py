@@ -14,6 +14,8 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     ],
     "plan_timesteps": [([("plan_id", ASCENDING), ("timestep", ASCENDING)], {"unique": True})],
     "audit": [([("at", ASCENDING)], {}), ([("client_id", ASCENDING), ("at", ASCENDING)], {})],
+    # every login counts recent failures per (username, address) and drops old ones
+    "login_failures": [([("key", ASCENDING), ("at", ASCENDING)], {}), ([("at", ASCENDING)], {})],
 }
 
 
