@@ -27,11 +27,17 @@ from scipy.special import gammaln
 CURVATURE_GRID_SIZE = 24
 LOWEST_CURVATURE = 1 / 20
 HIGHEST_CURVATURE_PER_CAMPAIGN = 20.0
+# S-curves (Hill, power h): half-saturation k within HILL_RANGE of the reference spend, on a
+# grid of HILL_GRID_SIZE per power; their share of the prior before the population adapts it.
+HILL_POWERS = (2.0, 3.0)
+HILL_GRID_SIZE = 10
+HILL_RANGE = 8.0
+HILL_PRIOR_SHARE = 0.3
 # Prior on A: Gamma centred on the plan's pooled estimate, its shape (pseudo-conversions of
 # evidence) estimated from the campaigns' spread and kept in this range. Mixing weight of a
 # flat prior in the pooled curvature prior.
 MIN_PRIOR_SHAPE = 0.5
-MAX_PRIOR_SHAPE = 20.0
+MAX_PRIOR_SHAPE = 2.0
 FLAT_CURVATURE_SHARE = 0.2
 # Over-dispersion factor (quasi-Poisson) is estimated but kept in this range.
 MAX_DISPERSION = 50.0
@@ -39,20 +45,77 @@ MAX_DISPERSION = 50.0
 CHANGE_HAZARD = 0.02
 
 
-def curvature_grid(reference_spend: float, n_campaigns: int) -> np.ndarray:
-    """Log-spaced curvatures k so the grid means the same thing at any budget scale."""
+def shape_grid(
+    reference_spend: float, n_campaigns: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k, family, prior weight) of every grid shape; family 0 = exponential, h = Hill power."""
     highest = HIGHEST_CURVATURE_PER_CAMPAIGN * max(n_campaigns, 1)
-    return reference_spend * np.geomspace(LOWEST_CURVATURE, highest, CURVATURE_GRID_SIZE)
+    exponential = reference_spend * np.geomspace(LOWEST_CURVATURE, highest, CURVATURE_GRID_SIZE)
+    hill = reference_spend * np.geomspace(1 / HILL_RANGE, HILL_RANGE, HILL_GRID_SIZE)
+    curvatures = np.concatenate([exponential, *([hill] * len(HILL_POWERS))])
+    families = np.concatenate(
+        [np.zeros(CURVATURE_GRID_SIZE), np.repeat(HILL_POWERS, HILL_GRID_SIZE)]
+    )
+    hill_share = HILL_PRIOR_SHARE if HILL_POWERS else 0.0
+    prior = np.where(
+        families == 0,
+        (1 - hill_share) / CURVATURE_GRID_SIZE,
+        hill_share / max(len(HILL_POWERS) * HILL_GRID_SIZE, 1),
+    )
+    return curvatures, families, prior
 
 
-def saturation(spend: np.ndarray, curvature: np.ndarray, reference_spend: float) -> np.ndarray:
-    """g_k(x), normalised to 1 at the reference spend so A is comparable across curvatures."""
-    return np.expm1(-np.maximum(spend, 0.0) / curvature) / np.expm1(-reference_spend / curvature)
+def _raw_curve(spend: np.ndarray, curvature: np.ndarray, family: np.ndarray) -> np.ndarray:
+    """Unnormalised shape: 1 - e^(-x/k) for family 0, else the Hill curve of power h."""
+    ratio = np.maximum(spend, 0.0) / curvature
+    if np.ndim(family) == 1 and np.shape(ratio)[-1:] == np.shape(family):
+        # The grid itself along the last axis: each family is one contiguous block of columns.
+        result = np.empty(np.shape(ratio))
+        for start, stop, power in _family_blocks(family):
+            block = ratio[..., start:stop]
+            if power == 0:
+                result[..., start:stop] = -np.expm1(-block)
+            else:
+                if power == 2:
+                    powered = block * block
+                elif power == 3:
+                    powered = block * block * block
+                else:
+                    powered = block**power
+                result[..., start:stop] = powered / (1.0 + powered)
+        return result
+    powered = ratio ** np.maximum(family, 1.0)
+    return np.where(family > 0, powered / (1.0 + powered), -np.expm1(-ratio))
 
 
-def initial_slope(curvature: np.ndarray, reference_spend: float) -> np.ndarray:
-    """g_k'(0): with it, g_k'(x) = g_k'(0)·e^(-x/k)."""
-    return -1.0 / (curvature * np.expm1(-reference_spend / curvature))
+def _family_blocks(family: np.ndarray) -> list[tuple[int, int, float]]:
+    """(start, stop, power) of each run of equal family codes along the grid."""
+    edges = np.flatnonzero(np.diff(family)) + 1
+    starts = np.concatenate(([0], edges))
+    stops = np.concatenate((edges, [len(family)]))
+    return [(int(a), int(b), float(family[a])) for a, b in zip(starts, stops, strict=True)]
+
+
+def _raw_slope(spend: np.ndarray, curvature: np.ndarray, family: np.ndarray) -> np.ndarray:
+    """Derivative of the unnormalised shape with respect to spend."""
+    ratio = np.maximum(spend, 0.0) / curvature
+    power = np.maximum(family, 1.0)
+    hill = power * ratio ** (power - 1.0) / (1.0 + ratio**power) ** 2
+    return np.where(family > 0, hill, np.exp(-ratio)) / curvature
+
+
+def saturation(
+    spend: np.ndarray, curvature: np.ndarray, family: np.ndarray, reference_spend: float
+) -> np.ndarray:
+    """g(x), normalised to 1 at the reference spend so A is comparable across shapes."""
+    return _raw_curve(spend, curvature, family) / _raw_curve(reference_spend, curvature, family)
+
+
+def saturation_slope(
+    spend: np.ndarray, curvature: np.ndarray, family: np.ndarray, reference_spend: float
+) -> np.ndarray:
+    """dg/dx: the marginal return of one more unit of budget, per unit of A."""
+    return _raw_slope(spend, curvature, family) / _raw_curve(reference_spend, curvature, family)
 
 
 @dataclass(frozen=True)
@@ -60,6 +123,7 @@ class CurvePosterior:
     """Posterior over (k, A) per campaign: a categorical over the k grid and Gamma(A | k)."""
 
     curvatures: np.ndarray  # (K,)
+    families: np.ndarray  # (K,) 0 = exponential, h = Hill power
     reference_spend: float
     curvature_probs: np.ndarray  # (n, K)
     scale_shape: np.ndarray  # (n, K)
@@ -80,18 +144,27 @@ class CurvePosterior:
 
     def expected(self, spend: np.ndarray) -> np.ndarray:
         """Posterior mean of expected conversions at spend (..., n)."""
-        curve = saturation(spend[..., None], self.curvatures, self.reference_spend)
+        curve = saturation(spend[..., None], self.curvatures, self.families, self.reference_spend)
         return np.einsum("nk,...nk->...n", self.curvature_probs * self.mean_scale(), curve)
 
     def marginal(self, spend: np.ndarray) -> np.ndarray:
         """Posterior mean of d(conversions)/d(spend) at spend (..., n)."""
-        slope = initial_slope(self.curvatures, self.reference_spend) * np.exp(
-            -np.maximum(spend[..., None], 0.0) / self.curvatures
+        slope = saturation_slope(
+            spend[..., None], self.curvatures, self.families, self.reference_spend
         )
         return np.einsum("nk,...nk->...n", self.curvature_probs * self.mean_scale(), slope)
 
+    def sampled_curves(self, spend: np.ndarray, index: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Expected conversions of drawn curves (index, scale: (D, n)) at spend (D|1, n, G)."""
+        return scale[:, :, None] * saturation(
+            spend,
+            self.curvatures[index][:, :, None],
+            self.families[index][:, :, None],
+            self.reference_spend,
+        )
+
     def sample(self, rng: np.random.Generator, draws: int) -> tuple[np.ndarray, np.ndarray]:
-        """Draw (k, A) per campaign from the posterior: two arrays of shape (draws, n)."""
+        """Draw (grid shape index, A) per campaign: two arrays of shape (draws, n)."""
         n, grid_size = self.curvature_probs.shape
         cumulative = np.cumsum(self.curvature_probs, axis=1)
         uniforms = rng.random((draws, n)) * cumulative[:, -1]
@@ -99,7 +172,7 @@ class CurvePosterior:
         campaign = np.arange(n)[None, :]
         shape = self.scale_shape[campaign, index]
         rate = self.scale_rate[campaign, index]
-        return self.curvatures[index], rng.gamma(shape) / rate
+        return index, rng.gamma(shape) / rate
 
 
 def _log_evidence(
@@ -149,6 +222,7 @@ def fit_curves(
     reference_spend: float,
     *,
     detect_changes: bool = True,
+    change_window: int = 28,
 ) -> CurvePosterior:
     """Posterior of every campaign's curve from (timesteps, n) histories and weights.
 
@@ -158,8 +232,8 @@ def fit_curves(
     """
     weights = np.broadcast_to(weights.reshape(len(weights), -1), spend.shape)
     n_campaigns = spend.shape[1]
-    curvatures = curvature_grid(reference_spend, n_campaigns)
-    curve = saturation(spend[:, :, None], curvatures, reference_spend)  # (T, n, K)
+    curvatures, families, shape_prior = shape_grid(reference_spend, n_campaigns)
+    curve = saturation(spend[:, :, None], curvatures, families, reference_spend)  # (T, n, K)
     with np.errstate(divide="ignore"):
         log_curve = np.log(np.maximum(curve, 1e-300))
     conversions = np.maximum(conversions, 0.0)
@@ -175,13 +249,14 @@ def fit_curves(
             conversions_log_curve, total_conversions, total_curve, prior_shape, prior_rate
         )
         # Population prior over k: one EM step from a flat prior, mixed with the flat prior.
-        flat = _normalise(log_evidence)
-        population = (1 - FLAT_CURVATURE_SHARE) * flat.mean(axis=0) + FLAT_CURVATURE_SHARE / len(
-            curvatures
-        )
+        flat = _normalise(log_evidence + np.log(shape_prior))
+        population = (1 - FLAT_CURVATURE_SHARE) * flat.mean(
+            axis=0
+        ) + FLAT_CURVATURE_SHARE * shape_prior
         probs = _normalise(log_evidence + np.log(population)[None, :])
         return CurvePosterior(
             curvatures=curvatures,
+            families=families,
             reference_spend=reference_spend,
             curvature_probs=probs,
             scale_shape=prior_shape[None, :] + total_conversions[:, None],
@@ -196,7 +271,7 @@ def fit_curves(
     dispersion = _dispersion(first, curve, spend, conversions, weights)
     if detect_changes and len(spend) > 1:
         weights = weights * _current_segment_probability(
-            first, curve, log_curve, conversions, weights / dispersion
+            first, curve, log_curve, conversions, weights / dispersion, change_window
         )
     elif dispersion <= 1.0:
         return first
@@ -209,23 +284,32 @@ def _current_segment_probability(
     log_curve: np.ndarray,
     conversions: np.ndarray,
     weights: np.ndarray,
+    window: int,
 ) -> np.ndarray:
     """P(row t belongs to the campaign's current regime), shape (timesteps, n).
 
-    Bayesian change-point model: at most one change of (k, A) per campaign, at any timestep,
-    with a geometric prior (hazard per timestep). Segment evidences are exact Gamma-Poisson
-    marginals on the k grid, computed for every split point at once with cumulative sums.
+    Bayesian change-point model: at most one change of (k, A) per campaign within the last
+    ``window`` timesteps, with a geometric prior (hazard per timestep). Segment evidences are
+    exact Gamma-Poisson marginals on the shape grid, for every split point at once (cumulative
+    sums over the window).
     """
     timesteps = len(curve)
+    window = min(window, timesteps - 1)
     weighted_conversions = weights * conversions  # (T, n)
     parts = (
-        weighted_conversions[:, :, None] * np.ones_like(curve[:1]),
+        weighted_conversions[:, :, None],
         weights[:, :, None] * curve,
         weighted_conversions[:, :, None] * log_curve,
     )
-    # after[tau] sums rows tau..T-1; before[tau] sums rows 0..tau-1.
-    after = [np.cumsum(part[::-1], axis=0)[::-1] for part in parts]
-    before = [part_after[:1] - part for part, part_after in zip(after, after, strict=True)]
+    # Candidate splits: 0 (no change in the window), then T-window .. T-1; "after" sums the rows
+    # from the split on, "before" the rows ahead of it.
+    after = [
+        np.concatenate(
+            (part.sum(axis=0, keepdims=True), np.cumsum(part[-window:][::-1], axis=0)[::-1])
+        )
+        for part in parts
+    ]
+    before = [part[:1] - part for part in after]
     log_prior_k = np.log(posterior.curvature_prior)
 
     def log_evidence(sums: list[np.ndarray]) -> np.ndarray:
@@ -243,17 +327,20 @@ def _current_segment_probability(
             :, :, 0
         ]
 
-    split = np.arange(timesteps)[:, None]  # tau; 0 = no change
+    split = np.concatenate(([0], np.arange(timesteps - window, timesteps)))[:, None]
     log_prior = np.where(
         split == 0,
-        (timesteps - 1) * np.log1p(-CHANGE_HAZARD),
+        window * np.log1p(-CHANGE_HAZARD),
         np.log(CHANGE_HAZARD) + (timesteps - 1 - split) * np.log1p(-CHANGE_HAZARD),
     )
     before_evidence = np.where(split == 0, 0.0, log_evidence(before))
-    log_posterior = log_prior + log_evidence(after) + before_evidence  # (T, n)
+    log_posterior = log_prior + log_evidence(after) + before_evidence  # (window + 1, n)
     log_posterior -= log_posterior.max(axis=0, keepdims=True)
     probability = np.exp(log_posterior)
-    return np.cumsum(probability, axis=0) / probability.sum(axis=0, keepdims=True)
+    probability /= probability.sum(axis=0, keepdims=True)
+    in_current = np.repeat(probability[:1], timesteps, axis=0)
+    in_current[timesteps - window :] += np.cumsum(probability[1:], axis=0)
+    return in_current
 
 
 def _normalise(log_weights: np.ndarray) -> np.ndarray:

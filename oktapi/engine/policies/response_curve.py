@@ -18,25 +18,22 @@ Rule, each timestep:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from oktapi.engine.policies.base import Param, Policy, PolicyOutput
 from oktapi.engine.policies.bounds import fit_to_bounds
-from oktapi.engine.policies.curves import (
-    CurvePosterior,
-    fit_curves,
-    initial_slope,
-    saturation,
-)
+from oktapi.engine.policies.curves import CurvePosterior, fit_curves
 
 if TYPE_CHECKING:
     from oktapi.engine.state import State
 
-# Budget grid for the greedy split: units per timestep budget (at least this many per campaign).
-GRID_UNITS = 200
-GRID_UNITS_PER_CAMPAIGN = 8
+# Budget grid for the greedy split: points per campaign.
+# Changes of a campaign's regime are looked for within this many half-lives.
+CHANGE_WINDOW_HALF_LIVES = 2.0
+GRID_POINTS = 65
 # A campaign "under-delivers" when it spends less than this share of its budget; it is then
 # capped at what it spent, plus a probe so a cap that rises is noticed.
 UNDER_DELIVERY_SHARE = 0.95
@@ -118,6 +115,7 @@ class ResponseCurvePolicy(Policy):
             weights,
             reference_spend,
             detect_changes=bool(self.params["detect_changes"]),
+            change_window=math.ceil(CHANGE_WINDOW_HALF_LIVES * half_life),
         )
         value = (
             _value_per_conversion(conversions, revenue, weights)
@@ -132,14 +130,13 @@ class ResponseCurvePolicy(Policy):
 
         edges = _budget_grid(lower, upper, timestep_budget)
         curve = value[:, None] * posterior.expected(edges.T).T
-        budgets = _greedy_split(edges, curve, threshold)
+        free_budget = max(timestep_budget - lower.sum(), 0.0)
+        budgets = _greedy_split(edges, curve[None], threshold, free_budget)[0]
         share = self.params["thompson_share"]
-        if share == "decay":
-            share = max(state.timesteps - state.timestep, 0) / max(state.timesteps, 1)
         if self.params["draws"] > 0 and share > 0:
-            curvature, scale = posterior.sample(rng, self.params["draws"])
-            slope = scale * value * initial_slope(curvature, reference_spend)
-            sampled = _water_fill(slope, curvature, lower, upper, timestep_budget, threshold)
+            index, scale = posterior.sample(rng, self.params["draws"])
+            sampled_curve = posterior.sampled_curves(edges[None], index, scale * value)
+            sampled = _greedy_split(edges, sampled_curve, threshold, free_budget)
             budgets = (1 - share) * budgets + share * sampled.mean(axis=0)
 
         dither = self.params["dither"]
@@ -234,64 +231,49 @@ def _learned_cap(
 
 
 def _budget_grid(lower: np.ndarray, upper: np.ndarray, timestep_budget: float) -> np.ndarray:
-    """Unit edges per campaign from its lower bound up to its upper bound, shape (n, U+1)."""
-    n = len(lower)
-    free_budget = max(timestep_budget - lower.sum(), 0.0)
-    units = max(GRID_UNITS, GRID_UNITS_PER_CAMPAIGN * n)
-    edges = lower[:, None] + (free_budget / units) * np.arange(units + 1)[None, :]
-    return np.minimum(edges, upper[:, None])
+    """Grid of budgets per campaign from its lower to its upper bound, shape (n, G).
+
+    Quadratically spaced: fine where small campaigns live, coarser (a few % of the budget)
+    near the whole timestep budget; the split interpolates within a step, so it is continuous.
+    """
+    top = np.minimum(upper, np.maximum(timestep_budget, lower))
+    fractions = np.linspace(0.0, 1.0, GRID_POINTS) ** 2
+    return lower[:, None] + (top - lower)[:, None] * fractions[None, :]
 
 
-def _greedy_split(edges: np.ndarray, curve: np.ndarray, threshold: np.ndarray | None) -> np.ndarray:
-    """Best split for one concave curve per campaign given on a grid: buy units by return.
+def _greedy_split(
+    edges: np.ndarray, curve: np.ndarray, threshold: np.ndarray | None, free_budget: float
+) -> np.ndarray:
+    """Best split per curve set: buy budget in order of marginal return, shape (D, n).
 
-    ``curve`` (n, U+1) is the objective at the grid ``edges``; units whose return misses the
+    ``curve`` (D, n, G) is each draw's objective at the grid ``edges`` (n, G). Exact for
+    concave curves (a fractional knapsack, with linear interpolation inside a grid step); for
+    S-curves the first steps are priced at the best chord from the lower bound (the concave
+    hull), since buying them is what unlocks the steep part. Steps whose return misses the
     threshold are never bought.
     """
-    units = edges.shape[1] - 1
-    size = np.diff(edges, axis=1)  # (n, U)
+    draws, _, grid_points = curve.shape
+    size = np.diff(edges, axis=1)  # (n, G-1)
+    reach = edges[:, 1:] - edges[:, :1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(size > 0, np.diff(curve, axis=1) / size, -np.inf)
+        rate = np.where(size > 0, np.diff(curve, axis=2) / size, -np.inf)
+        chord = np.where(reach > 0, (curve[:, :, 1:] - curve[:, :, :1]) / reach, -np.inf)
+    steepest = np.argmax(chord, axis=2)  # (D, n)
+    best_chord = np.take_along_axis(chord, steepest[:, :, None], axis=2)
+    rate = np.where(np.arange(grid_points - 1) < steepest[:, :, None], best_chord, rate)
     if threshold is not None:
-        rate = np.where(rate >= threshold[:, None], rate, -np.inf)
-    flat_rate = rate.ravel()
-    chosen = np.argpartition(-flat_rate, units - 1)[:units]
-    bought = np.zeros_like(flat_rate)
-    bought[chosen] = np.isfinite(flat_rate[chosen])
-    return edges[:, 0] + (bought.reshape(rate.shape) * size).sum(axis=1)
-
-
-def _water_fill(
-    slope: np.ndarray,
-    curvature: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    timestep_budget: float,
-    threshold: np.ndarray | None,
-) -> np.ndarray:
-    """Exact best split of each drawn set of curves slope·k·(1 - e^(-x/k)), shape (D, n).
-
-    Every campaign's marginal return slope·e^(-x/k) is set to one common level (clipped to its
-    bounds), found by bisection on its log; a threshold raises that level per campaign.
-    """
-    floor = np.zeros(slope.shape[1]) if threshold is None else threshold
-
-    def split(level: np.ndarray) -> np.ndarray:
-        effective = np.maximum(level[:, None], floor[None, :])
-        with np.errstate(divide="ignore"):
-            budgets = curvature * np.log(slope / effective)
-        return np.clip(budgets, lower, upper)
-
-    top = np.log(np.max(slope, axis=1) + 1e-300)  # level at which nothing above lower is bought
-    bottom = top - 60.0
-    if np.all(split(np.exp(bottom)).sum(axis=1) <= timestep_budget):
-        return split(np.exp(bottom))
-    for _ in range(60):
-        middle = 0.5 * (top + bottom)
-        over = split(np.exp(middle)).sum(axis=1) > timestep_budget
-        bottom = np.where(over, middle, bottom)
-        top = np.where(over, top, middle)
-    return split(np.exp(top))
+        rate = np.where(rate >= threshold[None, :, None], rate, -np.inf)
+    flat_rate = rate.reshape(draws, -1)
+    flat_size = np.broadcast_to(size.ravel(), flat_rate.shape)
+    order = np.argsort(-flat_rate, axis=1, kind="stable")
+    sorted_size = np.take_along_axis(flat_size, order, axis=1)
+    sorted_rate = np.take_along_axis(flat_rate, order, axis=1)
+    spent_before = np.cumsum(sorted_size, axis=1) - sorted_size
+    bought = np.clip(free_budget - spent_before, 0.0, sorted_size)
+    bought = np.where(np.isfinite(sorted_rate), bought, 0.0)
+    amounts = np.zeros_like(flat_rate)
+    np.put_along_axis(amounts, order, bought, axis=1)
+    return edges[None, :, 0] + amounts.reshape(rate.shape).sum(axis=2)
 
 
 def _largest_budget_meeting(
@@ -320,8 +302,8 @@ def _explain(
     effective = np.minimum(budgets, cap)
     expected = value * posterior.expected(effective)
     marginal = np.where(budgets < cap, value * posterior.marginal(effective), 0.0)
-    curvature, scale = posterior.sample(rng, INTERVAL_DRAWS)
-    sampled = value * scale * saturation(effective[None, :], curvature, posterior.reference_spend)
+    index, scale = posterior.sample(rng, INTERVAL_DRAWS)
+    sampled = value * posterior.sampled_curves(effective[None, :, None], index, scale)[:, :, 0]
     lower, upper = np.quantile(sampled, INTERVAL, axis=0)
     lower = np.minimum(lower, expected)
     upper = np.maximum(upper, expected)
