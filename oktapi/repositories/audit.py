@@ -1,5 +1,7 @@
 """The append-only audit trail: inserts and scoped reads, never updates or deletes."""
 
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +12,17 @@ from pymongo.database import Database
 from oktapi.deps import Page, Principal
 
 COLLECTION = "audit"
+
+_clock_lock = threading.Lock()
+_last_stamp_ns = 0
+
+
+def _write_stamp() -> int:
+    """Nanoseconds, strictly increasing within the process, so same-millisecond entries keep order."""
+    global _last_stamp_ns
+    with _clock_lock:
+        _last_stamp_ns = max(time.time_ns(), _last_stamp_ns + 1)
+        return _last_stamp_ns
 
 
 class AuditRepository:
@@ -26,10 +39,12 @@ class AuditRepository:
         target_id: str | None = None,
         changes: dict[str, Any] | None = None,
     ) -> None:
+        stamp = _write_stamp()
         self._entries.insert_one(
             {
-                "_id": uuid.uuid4().hex,
-                "at": datetime.now(UTC),
+                # Time-ordered id: the tie-breaker for entries stored with the same millisecond.
+                "_id": f"{stamp:016x}{uuid.uuid4().hex[:16]}",
+                "at": datetime.fromtimestamp(stamp / 1e9, UTC),
                 "user_id": actor.user_id if actor else None,
                 "username": actor.username if actor else "system",
                 "action": action,

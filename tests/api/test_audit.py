@@ -243,3 +243,14 @@ def test_another_manager_cannot_read_a_plans_trail(client: TestClient, db, setti
     outsider = bearer(settings, insert_user(db, username="outsider"))
     assert _trail(client, outsider) == []
     assert _trail(client, outsider, plan_id=plan["id"]) == []
+
+
+def test_entries_written_in_the_same_millisecond_keep_their_order(
+    client: TestClient, db, admin_headers
+) -> None:
+    """Results accepted, then the next allocation: the trail must not swap them."""
+    audit = AuditRepository(db)
+    for sequence in range(40):
+        audit.append(actor=SYSTEM, action=f"step-{sequence:02d}")
+    entries = _trail(client, admin_headers)
+    assert [entry["action"] for entry in entries] == [f"step-{n:02d}" for n in reversed(range(40))]
