@@ -50,8 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    # The last one added runs first: security headers wrap everything (413s and CORS preflights
-    # included), and CORS wraps the body limit so an allowed origin can read its 413.
+    # The last one added runs first: CORS wraps the body limit so an allowed origin can read
+    # its 413. Security headers wrap the whole stack, outside Starlette's ServerErrorMiddleware,
+    # so 413s, CORS preflights and even an unexpected 500 carry them.
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for)
     if settings.cors_origin_list:
         app.add_middleware(
@@ -60,5 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(SecurityHeadersMiddleware)
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityHeadersMiddleware(build_stack())  # type: ignore[method-assign]
     return app

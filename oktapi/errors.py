@@ -80,6 +80,11 @@ def install_error_handlers(app: FastAPI) -> None:
         malformed = any(error.get("type") == "json_invalid" for error in errors)
         return JSONResponse({"detail": errors}, 400 if malformed else 422)
 
+    @app.exception_handler(Exception)
+    async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+        """A bug still answers JSON; Starlette re-raises it afterwards so the server logs it."""
+        return JSONResponse({"detail": "Internal server error"}, 500)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)

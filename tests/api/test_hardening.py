@@ -332,3 +332,20 @@ def test_login_issues_tokens_that_last_as_configured(tmp_path: Path) -> None:
         assert issued["expires_in"] == 7 * 60
         claims = jwt.decode(issued["access_token"], options={"verify_signature": False})
         assert claims["exp"] - claims["iat"] == 7 * 60
+
+
+def test_an_unexpected_error_is_json_with_security_headers(tmp_path: Path) -> None:
+    settings = make_settings("memory", tmp_path / "data")
+    app = create_app(settings)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken-for-test", broken)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/broken-for-test")
+    drop_memory_store(settings.mongo_url or "")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error"}
+    assert "a bug" not in response.text
+    _assert_security_headers(response, "500")
