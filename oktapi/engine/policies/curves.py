@@ -209,8 +209,10 @@ def _pooled_prior(
         spread = np.nansum(total_curve * (rates - pooled[None, :]) ** 2, axis=0)
     n_campaigns = total_curve.shape[0]
     effective = exposure - np.sum(total_curve**2, axis=0) / np.maximum(exposure, 1e-300)
-    between = (spread - (n_campaigns - 1) * dispersion * pooled) / np.maximum(effective, 1e-300)
-    shape = np.where(between > 0, pooled**2 / np.maximum(between, 1e-300), MAX_PRIOR_SHAPE)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        between = (spread - (n_campaigns - 1) * dispersion * pooled) / np.maximum(effective, 1e-300)
+        shape = np.where(between > 0, pooled**2 / np.maximum(between, 1e-300), MAX_PRIOR_SHAPE)
+    shape = np.where(np.isfinite(shape), shape, MAX_PRIOR_SHAPE)
     shape = np.clip(shape, MIN_PRIOR_SHAPE, MAX_PRIOR_SHAPE)
     return shape, shape / pooled
 
@@ -288,19 +290,21 @@ def _current_segment_probability(
 ) -> np.ndarray:
     """P(row t belongs to the campaign's current regime), shape (timesteps, n).
 
-    Bayesian change-point model: at most one change of (k, A) per campaign within the last
-    ``window`` timesteps, with a geometric prior (hazard per timestep). Segment evidences are
-    exact Gamma-Poisson marginals on the shape grid, for every split point at once (cumulative
-    sums over the window).
+    Bayesian change-point model: at most one change of the scale A per campaign within the
+    last ``window`` timesteps, with a geometric prior (hazard per timestep), under each
+    campaign's most probable shape. Segment evidences are exact Gamma-Poisson marginals, for
+    every split point at once (cumulative sums over the window).
     """
-    timesteps = len(curve)
+    timesteps, n_campaigns = conversions.shape
     window = min(window, timesteps - 1)
-    weighted_conversions = weights * conversions  # (T, n)
-    parts = (
-        weighted_conversions[:, :, None],
-        weights[:, :, None] * curve,
-        weighted_conversions[:, :, None] * log_curve,
-    )
+    shape_index = np.argmax(posterior.curvature_probs, axis=1)  # (n,)
+    campaign = np.arange(n_campaigns)
+    own_curve = curve[:, campaign, shape_index]  # (T, n)
+    own_log_curve = log_curve[:, campaign, shape_index]
+    prior_shape = posterior.prior_shape[shape_index]
+    prior_rate = posterior.prior_rate[shape_index]
+    weighted_conversions = weights * conversions
+    parts = (weighted_conversions, weights * own_curve, weighted_conversions * own_log_curve)
     # Candidate splits: 0 (no change in the window), then T-window .. T-1; "after" sums the rows
     # from the split on, "before" the rows ahead of it.
     after = [
@@ -310,22 +314,17 @@ def _current_segment_probability(
         for part in parts
     ]
     before = [part[:1] - part for part in after]
-    log_prior_k = np.log(posterior.curvature_prior)
 
     def log_evidence(sums: list[np.ndarray]) -> np.ndarray:
         total_conversions, total_curve, conversions_log_curve = sums
-        shape = posterior.prior_shape + total_conversions
-        per_k = (
+        shape = prior_shape + total_conversions
+        return (
             conversions_log_curve
             + gammaln(shape)
-            - gammaln(posterior.prior_shape)
-            + posterior.prior_shape * np.log(posterior.prior_rate)
-            - shape * np.log(posterior.prior_rate + total_curve)
+            - gammaln(prior_shape)
+            + prior_shape * np.log(prior_rate)
+            - shape * np.log(prior_rate + total_curve)
         )
-        peak = per_k.max(axis=2, keepdims=True)
-        return (peak + np.log(np.sum(np.exp(per_k - peak + log_prior_k), axis=2, keepdims=True)))[
-            :, :, 0
-        ]
 
     split = np.concatenate(([0], np.arange(timesteps - window, timesteps)))[:, None]
     log_prior = np.where(

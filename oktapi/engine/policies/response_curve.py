@@ -36,7 +36,7 @@ CHANGE_WINDOW_HALF_LIVES = 2.0
 GRID_POINTS = 65
 # A campaign "under-delivers" when it spends less than this share of its budget; it is then
 # capped at what it spent, plus a probe so a cap that rises is noticed.
-UNDER_DELIVERY_SHARE = 0.95
+UNDER_DELIVERY_SHARE = 0.8
 CAP_PROBE = 0.05
 # Rows older than this many half-lives no longer count as evidence of a cap.
 CAP_MEMORY_HALF_LIVES = 2.0
@@ -58,11 +58,13 @@ class ResponseCurvePolicy(Policy):
         "half_life": Param(
             14.0, low=0.0, low_inclusive=False, help="timesteps after which a result counts half"
         ),
-        "draws": Param(
-            8, low=0, high=100, integer=True, help="posterior curves averaged (0: the mean curve)"
+        "draws": Param(16, low=0, high=100, integer=True, help="Thompson draws averaged"),
+        "thompson_share": Param(
+            0.3,
+            low=0.0,
+            high=1.0,
+            help="share of the split that follows Thompson draws (the rest: the posterior mean)",
         ),
-        "thompson_share": Param(1.0, low=0.0, high=1.0),
-        "dither": Param(0.0, low=0.0, high=1.0),
         "detect_changes": Param(
             1, low=0, high=1, integer=True, help="1: forget a campaign's past when it changes"
         ),
@@ -70,7 +72,7 @@ class ResponseCurvePolicy(Policy):
             0.0, low=0.0, high=1.0, help="least share of an even split every campaign keeps"
         ),
         "max_change": Param(
-            None,
+            1.0,
             low=0.0,
             low_inclusive=False,
             allow_none=True,
@@ -117,16 +119,13 @@ class ResponseCurvePolicy(Policy):
             detect_changes=bool(self.params["detect_changes"]),
             change_window=math.ceil(CHANGE_WINDOW_HALF_LIVES * half_life),
         )
-        value = (
-            _value_per_conversion(conversions, revenue, weights)
-            if state.objective == "revenue"
-            else np.ones(n)
-        )
+        revenue_per_conversion = _value_per_conversion(conversions, revenue, weights)
+        value = revenue_per_conversion if state.objective == "revenue" else np.ones(n)
         cap = _learned_cap(allocated, spend, age, half_life)
         lower, upper = self._search_bounds(
             timestep_budget, min_budget, max_budget, cap, allocated[-1]
         )
-        threshold = self._threshold(value)
+        threshold = self._threshold(value, revenue_per_conversion)
 
         edges = _budget_grid(lower, upper, timestep_budget)
         curve = value[:, None] * posterior.expected(edges.T).T
@@ -138,14 +137,6 @@ class ResponseCurvePolicy(Policy):
             sampled_curve = posterior.sampled_curves(edges[None], index, scale * value)
             sampled = _greedy_split(edges, sampled_curve, threshold, free_budget)
             budgets = (1 - share) * budgets + share * sampled.mean(axis=0)
-
-        dither = self.params["dither"]
-        if dither > 0:
-            jitter = np.exp(dither * rng.standard_normal(n))
-            jittered = np.clip(budgets * jitter, lower, upper)
-            total = jittered.sum()
-            if total > 0:
-                budgets = np.clip(jittered * (budgets.sum() / total), lower, upper)
 
         note = None
         if threshold is not None:
@@ -184,13 +175,20 @@ class ResponseCurvePolicy(Policy):
             lower = lower * (timestep_budget / lower.sum())
         return lower, np.maximum(upper, lower)
 
-    def _threshold(self, value: np.ndarray) -> np.ndarray | None:
-        """Least marginal conversions per unit of budget each campaign must return, or None."""
+    def _threshold(
+        self, value: np.ndarray, revenue_per_conversion: np.ndarray
+    ) -> np.ndarray | None:
+        """Least marginal objective per unit of budget each campaign must return, or None.
+
+        ``value`` converts conversions into the objective (1, or revenue per conversion):
+        target_cpa asks value / cpa of it, target_roas asks roas * value / revenue per conversion.
+        """
         threshold = None
         if self.params["target_cpa"] is not None:
-            threshold = np.full(len(value), 1.0 / self.params["target_cpa"])
+            threshold = value / self.params["target_cpa"]
         if self.params["target_roas"] is not None:
-            roas = self.params["target_roas"] / np.maximum(value, 1e-300)
+            with np.errstate(divide="ignore"):
+                roas = self.params["target_roas"] * value / revenue_per_conversion
             threshold = roas if threshold is None else np.maximum(threshold, roas)
         return threshold
 

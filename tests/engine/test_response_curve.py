@@ -1,0 +1,230 @@
+"""The response-curve policy: what a user of the default allocator would notice.
+
+Markets here have known saturating curves A * (1 - exp(-spend / k)), so a test can check the
+allocation against the truth (targets, caps, drops) rather than against the policy's own belief.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from oktapi.engine import AI, Campaign, Results, State
+from oktapi.engine.policies import DEFAULT_POLICY, get_policy
+from tests.engine.helpers import run_plan
+
+POLICY = "response_curve"
+
+
+class Market:
+    """Campaigns with true saturating curves, optional spend caps and value per conversion."""
+
+    def __init__(
+        self,
+        saturation_level: list[float],
+        half_budget: list[float],
+        *,
+        cap: list[float] | None = None,
+        value: list[float] | None = None,
+        seed: int = 11,
+    ) -> None:
+        self.level = np.array(saturation_level, dtype=float)
+        self.half_budget = np.array(half_budget, dtype=float)
+        n = len(self.level)
+        self.cap = np.full(n, np.inf) if cap is None else np.array(cap, dtype=float)
+        self.value = np.ones(n) if value is None else np.array(value, dtype=float)
+        self.efficiency = np.ones(n)
+        self.rng = np.random.default_rng(seed)
+
+    def expected(self, spend: np.ndarray) -> np.ndarray:
+        """Expected conversions at spend."""
+        return self.efficiency * self.level * -np.expm1(-spend / self.half_budget)
+
+    def marginal(self, budgets: np.ndarray) -> np.ndarray:
+        """True d(conversions)/d(budget) at budgets (0 beyond a cap)."""
+        slope = (
+            self.efficiency * self.level / self.half_budget * np.exp(-budgets / self.half_budget)
+        )
+        return np.where(budgets < self.cap, slope, 0.0)
+
+    def results(self, budgets: np.ndarray) -> Results:
+        """One noisy timestep: spend up to the cap, Poisson conversions, revenue at the value."""
+        spend = np.minimum(budgets, self.cap)
+        conversions = self.rng.poisson(self.expected(spend)).astype(float)
+        return Results(spend=spend, conversions=conversions, revenue=conversions * self.value)
+
+
+def new_plan(n: int, timestep_budget: float, timesteps: int = 200, **kwargs) -> State:
+    """A plan with n unbounded campaigns and the given budget per timestep."""
+    campaigns = [Campaign(f"c{index}") for index in range(n)]
+    return State.create(
+        campaigns, timestep_budget * timesteps, timesteps, policy=POLICY, seed=5, **kwargs
+    )
+
+
+def play(state: State, market: Market, steps: int) -> list[np.ndarray]:
+    """Let the policy allocate for ``steps`` timesteps against the market."""
+    budgets = []
+    ai = AI(state)
+    for _ in range(steps):
+        allocation = ai.allocate()
+        budgets.append(allocation.budgets)
+        ai.update(market.results(allocation.budgets))
+    return budgets
+
+
+def explore_history(state: State, market: Market, steps: int, highest: float) -> None:
+    """Report ``steps`` timesteps of random budgets, so every curve is well identified."""
+    for _ in range(steps):
+        budgets = market.rng.uniform(0.0, highest, state.n_campaigns)
+        results = market.results(budgets)
+        state.append_history(
+            np.vstack((budgets, results.spend, results.conversions, results.revenue))
+        )
+        state.budget_spent += float(results.spend.sum())
+
+
+def test_it_is_the_default_policy() -> None:
+    """A plan created without a policy gets the response-curve allocator."""
+    assert DEFAULT_POLICY == POLICY
+    state = State.create([Campaign("a"), Campaign("b")], 100.0, 10, seed=1)
+    assert state.policy == POLICY
+
+
+def test_the_first_timestep_is_an_even_split_without_explanations() -> None:
+    """Before any result there is nothing to learn from: an even split, nothing to explain."""
+    allocation = AI(new_plan(4, 100.0)).allocate()
+    np.testing.assert_allclose(allocation.budgets, 25.0)
+    assert allocation.explanations is None
+
+
+@pytest.mark.parametrize("objective", ["conversions", "revenue"])
+def test_explanations_are_ordered_finite_intervals(objective: str) -> None:
+    """expected sits inside its 80% interval, everything finite, marginal return >= 0."""
+    market = Market([40.0, 25.0, 10.0], [150.0, 300.0, 60.0], value=[20.0, 50.0, 5.0])
+    state = new_plan(3, 300.0, objective=objective)
+    play(state, market, 12)
+    allocation = AI(state).allocate()
+    assert allocation.explanations is not None
+    assert len(allocation.explanations) == 3
+    for explanation in allocation.explanations:
+        assert set(explanation) == {"expected", "lower", "upper", "marginal_return"}
+        assert all(math.isfinite(value) for value in explanation.values())
+        assert explanation["lower"] <= explanation["expected"] <= explanation["upper"]
+        assert explanation["lower"] >= 0.0
+        assert explanation["marginal_return"] >= 0.0
+
+
+def test_budget_moves_to_the_campaign_with_more_headroom() -> None:
+    """With saturating curves the split is interior, not all-in: it follows the marginal return."""
+    market = Market([50.0, 50.0], [50.0, 400.0])
+    state = new_plan(2, 500.0)
+    budgets = play(state, market, 20)
+    late = np.mean(budgets[-5:], axis=0)
+    # Truth: equal marginals at 50/50*e^(-x/50) = 50/400*e^(-y/400), x + y = 500 -> x ~ 135.
+    assert 60.0 < late[0] < 220.0
+    assert late.sum() == pytest.approx(500.0, rel=0.01)
+
+
+def test_target_cpa_buys_only_units_that_meet_it() -> None:
+    """No unit of budget whose true marginal cost per conversion is far above target_cpa."""
+    market = Market([60.0, 40.0, 20.0], [200.0, 400.0, 100.0])
+    state = new_plan(3, 1500.0, policy_params={"target_cpa": 20.0})
+    explore_history(state, market, 60, highest=900.0)
+    allocation = AI(state).allocate()
+    threshold = 1.0 / 20.0
+    truth = market.half_budget * np.log(market.level / (market.half_budget * threshold))
+    assert np.all(market.marginal(allocation.budgets) >= 0.75 * threshold)
+    np.testing.assert_allclose(allocation.budgets, truth, rtol=0.3)
+    assert allocation.budgets.sum() < allocation.timestep_budget
+    assert "target_cpa" in (allocation.note or "")
+
+
+def test_target_roas_buys_only_units_that_meet_it() -> None:
+    """Revenue objective: the last unit bought returns at least about target_roas."""
+    market = Market([60.0, 40.0, 20.0], [200.0, 400.0, 100.0], value=[10.0, 30.0, 4.0])
+    state = new_plan(3, 2000.0, objective="revenue", policy_params={"target_roas": 1.0})
+    explore_history(state, market, 60, highest=900.0)
+    allocation = AI(state).allocate()
+    marginal_revenue = market.marginal(allocation.budgets) * market.value
+    funded = allocation.budgets > 1.0
+    assert np.all(marginal_revenue[funded] >= 0.75)
+    # Campaign 2 never returns 1 per unit (20 * 4 / 100 = 0.8 at zero spend): not funded.
+    assert allocation.budgets[2] < 0.05 * allocation.budgets.sum()
+    assert allocation.budgets.sum() < allocation.timestep_budget
+    assert "target_roas" in (allocation.note or "")
+
+
+def test_a_capped_campaign_keeps_about_its_cap_and_the_rest_goes_elsewhere() -> None:
+    """The best campaign cannot spend over 60: it is held near that, the others get the rest."""
+    market = Market([1000.0, 60.0, 60.0], [5000.0, 300.0, 300.0], cap=[60.0, np.inf, np.inf])
+    state = new_plan(3, 600.0)
+    budgets = play(state, market, 15)
+    late = np.mean(budgets[-4:], axis=0)
+    assert late[0] <= 60.0 * 1.2
+    assert late.sum() >= 0.95 * 600.0
+
+
+def test_an_efficiency_drop_moves_budget_away_within_days() -> None:
+    """The best campaign loses 80% of its efficiency: its budget halves within five timesteps."""
+    market = Market([80.0, 40.0, 40.0], [300.0, 300.0, 300.0])
+    state = new_plan(3, 600.0)
+    before = play(state, market, 25)[-1]
+    market.efficiency = np.array([0.2, 1.0, 1.0])
+    after = play(state, market, 5)[-1]
+    assert before[0] > 250.0
+    assert after[0] < 0.5 * before[0]
+
+
+def test_max_change_limits_how_fast_a_budget_moves() -> None:
+    """With max_change 0.2 no campaign's budget moves more than 20% between timesteps."""
+    market = Market([80.0, 10.0, 10.0], [300.0, 300.0, 300.0])
+    state = new_plan(3, 600.0, policy_params={"max_change": 0.2})
+    budgets = np.array(play(state, market, 10))
+    ratio = budgets[1:] / budgets[:-1]
+    assert np.all(ratio <= 1.2 + 1e-9)
+    assert np.all(ratio >= 0.8 - 1e-9)
+
+
+def test_explore_floor_keeps_every_campaign_funded() -> None:
+    """explore_floor 0.3: every campaign keeps at least 30% of an even share."""
+    market = Market([80.0, 1.0, 1.0], [3000.0, 300.0, 300.0])
+    state = new_plan(3, 600.0, policy_params={"explore_floor": 0.3})
+    budgets = np.array(play(state, market, 10))
+    assert np.all(budgets >= 0.3 * 200.0 - 1e-9)
+
+
+def test_replaying_from_the_seed_gives_identical_allocations() -> None:
+    """Same seed, same results: same budgets, also when the plan is saved and reloaded."""
+    rates = np.array([0.02, 0.05, 0.01, 0.03])
+    campaigns = [
+        Campaign(f"c{index}", max_budget=400.0 if index == 1 else None) for index in range(4)
+    ]
+
+    def plan() -> State:
+        return State.create(campaigns, 20_000.0, 30, policy=POLICY, seed=42)
+
+    _, straight = run_plan(plan(), rates, 12)
+    _, reloaded = run_plan(plan(), rates, 12, reload_each_step=True)
+    _, again = run_plan(plan(), rates, 12)
+    np.testing.assert_array_equal(np.array(straight), np.array(reloaded))
+    np.testing.assert_array_equal(np.array(straight), np.array(again))
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({"half_life": 0}, "half_life"),
+        ({"draws": 101}, "draws"),
+        ({"explore_floor": 1.5}, "explore_floor"),
+        ({"target_cpa": -1.0}, "target_cpa"),
+        ({"max_change": "fast"}, "max_change"),
+        ({"halflife": 7}, "halflife"),
+    ],
+)
+def test_bad_params_are_rejected_saying_what_to_fix(params: dict, problem: str) -> None:
+    """A typo or an impossible value fails at plan creation, naming the parameter."""
+    with pytest.raises(ValueError, match=problem):
+        get_policy(POLICY).validate_params(params)
