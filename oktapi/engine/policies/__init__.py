@@ -41,7 +41,7 @@ POLICIES: dict[str, type[Policy]] = {
     for policy in (Even, EpsilonGreedy, UCB1, Optimistic, Softmax, Thompson, ResponseCurvePolicy)
 }
 
-DEFAULT_POLICY: str = "even"
+DEFAULT_POLICY: str = "response_curve"
 
 
 def get_policy(name: str) -> type[Policy]:
