@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from oktapi.deps import Page, Principal
 
@@ -38,22 +39,27 @@ class AuditRepository:
         plan_id: str | None = None,
         target_id: str | None = None,
         changes: dict[str, Any] | None = None,
+        event_id: str | None = None,
     ) -> None:
+        """Record one action; with ``event_id`` an event is recorded at most once (retries, repair)."""
         stamp = _write_stamp()
-        self._entries.insert_one(
-            {
-                # Time-ordered id: the tie-breaker for entries stored with the same millisecond.
-                "_id": f"{stamp:016x}{uuid.uuid4().hex[:16]}",
-                "at": datetime.fromtimestamp(stamp / 1e9, UTC),
-                "user_id": actor.user_id if actor else None,
-                "username": actor.username if actor else "system",
-                "action": action,
-                "client_id": client_id,
-                "plan_id": plan_id,
-                "target_id": target_id,
-                "changes": changes or {},
-            }
-        )
+        document = {
+            # Time-ordered id: the tie-breaker for entries stored with the same millisecond.
+            "_id": event_id or f"{stamp:016x}{uuid.uuid4().hex[:16]}",
+            "at": datetime.fromtimestamp(stamp / 1e9, UTC),
+            "user_id": actor.user_id if actor else None,
+            "username": actor.username if actor else "system",
+            "action": action,
+            "client_id": client_id,
+            "plan_id": plan_id,
+            "target_id": target_id,
+            "changes": changes or {},
+        }
+        try:
+            self._entries.insert_one(document)
+        except DuplicateKeyError:
+            if event_id is None:
+                raise
 
     def list(
         self, principal: Principal, page: Page, filters: dict[str, str] | None = None

@@ -182,7 +182,7 @@ def get_plan(*, db: Database, principal: Principal, plan_id: str) -> dict[str, A
     plan = PlanRepository(db).get(principal, plan_id)
     if plan is None:
         raise NotFound("Plan")
-    return _catch_up(db, principal, plan)
+    return _catch_up(db, plan)
 
 
 def get_allocation(*, db: Database, principal: Principal, plan_id: str) -> dict[str, Any]:
@@ -204,8 +204,7 @@ def list_plans(
     if not lagging:
         return plans
     return [
-        _catch_up(db, principal, repo.get_unscoped(p["_id"]) or p) if p["_id"] in lagging else p
-        for p in plans
+        _catch_up(db, repo.get_unscoped(p["_id"]) or p) if p["_id"] in lagging else p for p in plans
     ]
 
 
@@ -385,27 +384,15 @@ def report_timestep(
         "budget_spent": changes["budget_spent"],
         "reported_at": changes["updated_at"],
         "reported_by": principal.user_id,
+        "reported_by_username": principal.username,
     }
     repo = PlanRepository(db)
     try:
         repo.insert_timestep(record)
     except TimestepAlreadyRecorded:
         return _replay(db, principal, plan, timestep, results)
-    audit = AuditRepository(db)
-    audit.append(
-        actor=principal,
-        action="plan.results_accepted",
-        client_id=plan["client_id"],
-        plan_id=plan["_id"],
-        changes={
-            "timestep": timestep,
-            "spend": sum(r["spend"] for r in results),
-            "conversions": sum(r["conversions"] for r in results),
-            "revenue": sum(r["revenue"] for r in results),
-        },
-    )
-    if repo.advance(plan["_id"], timestep, changes):
-        _audit_allocation(audit, principal, plan, changes["allocation"])
+    repo.advance(plan["_id"], timestep, changes)
+    _audit_closed_timestep(db, plan, record)
     return _answer(db, principal, plan["_id"], record)
 
 
@@ -426,6 +413,7 @@ def _replay(
             f"timestep {timestep} was already reported with different numbers ({difference}); "
             "a closed timestep cannot change"
         )
+    _audit_closed_timestep(db, plan, record)
     return _answer(db, principal, plan["_id"], record)
 
 
@@ -511,7 +499,7 @@ def load_state(document: dict[str, Any]) -> State:
     return State.from_dict(document)
 
 
-def _catch_up(db: Database, actor: Principal | None, plan: dict[str, Any]) -> dict[str, Any]:
+def _catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
     """Apply a recorded timestep the plan document has not caught up with (crash recovery)."""
     repo = PlanRepository(db)
     for _ in range(MAX_CATCH_UP):
@@ -531,7 +519,7 @@ def _catch_up(db: Database, actor: Principal | None, plan: dict[str, Any]) -> di
                 version,
             )
         if repo.advance(plan["_id"], version, changes):
-            _audit_allocation(AuditRepository(db), actor, plan, changes["allocation"])
+            _audit_closed_timestep(db, plan, record)
             plan = {**plan, **changes}
         else:
             reloaded = repo.get_unscoped(plan["_id"])
@@ -594,4 +582,31 @@ def _audit_allocation(
             "timestep": allocation["timestep"],
             "budgets": {item["campaign_id"]: item["budget"] for item in allocation["allocations"]},
         },
+        event_id=f"{plan['_id']}:{allocation['timestep']}:allocation_issued",
     )
+
+
+def _audit_closed_timestep(db: Database, plan: dict[str, Any], record: dict[str, Any]) -> None:
+    """Audit a closed timestep from its record, once: the post, a retry or a crash repair may call it."""
+    reporter = Principal(
+        user_id=record["reported_by"],
+        username=record.get("reported_by_username") or record["reported_by"],
+        role="",
+        client_ids=frozenset(),
+    )
+    results = record["results"]
+    audit = AuditRepository(db)
+    audit.append(
+        actor=reporter,
+        action="plan.results_accepted",
+        client_id=plan["client_id"],
+        plan_id=plan["_id"],
+        changes={
+            "timestep": record["timestep"],
+            "spend": sum(r["spend"] for r in results),
+            "conversions": sum(r["conversions"] for r in results),
+            "revenue": sum(r["revenue"] for r in results),
+        },
+        event_id=f"{plan['_id']}:{record['timestep']}:results_accepted",
+    )
+    _audit_allocation(audit, reporter, plan, record["next_allocation"])

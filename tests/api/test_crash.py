@@ -246,6 +246,7 @@ def test_sigkill_mid_posting_loses_nothing_acknowledged_and_plans_continue(
         ).json()
         accepted = [(entry["plan_id"], entry["changes"]["timestep"]) for entry in trail]
         assert len(accepted) == len(set(accepted)), "a timestep was accepted twice"
+        assert len(accepted) == PLANS * TIMESTEPS, "an accepted timestep has no audit entry"
         print(
             f"in flight at the kill: {in_flight_at_kill}; recorded but not yet advanced: "
             f"{committed_ahead}; results_accepted audit entries: {len(accepted)} of "

@@ -493,6 +493,14 @@ def test_a_crash_between_the_two_writes_is_repaired_on_the_next_read(
     # the retry of the post the client never got an answer to is answered, not refused
     retry = client.post(f"/plans/{crashed['id']}/results", json=report, headers=admin_headers)
     assert retry.status_code == 200 and retry.json() == expected
+    # the audit entries the dead process never wrote exist now, once each, under the reporter
+    trail = list(db["audit"].find({"plan_id": crashed["id"]}))
+    accepted = [e for e in trail if e["action"] == "plan.results_accepted"]
+    issued = sorted(
+        e["changes"]["timestep"] for e in trail if e["action"] == "plan.allocation_issued"
+    )
+    assert [(e["user_id"], e["changes"]["timestep"]) for e in accepted] == [("crashed", 0)]
+    assert issued == [0, 1]
 
 
 # --- history and lists ------------------------------------------------------------------------
