@@ -117,6 +117,15 @@ def test_explanations_are_ordered_finite_intervals(objective: str) -> None:
         assert explanation["marginal_return"] >= 0.0
 
 
+def test_revenue_objective_without_revenue_reported_still_splits_on_conversions() -> None:
+    """A client who never reports revenue gets the conversions split, not an arbitrary one."""
+    market = Market([50.0, 50.0, 5.0], [50.0, 400.0, 100.0], value=[0.0, 0.0, 0.0])
+    state = new_plan(3, 500.0, objective="revenue")
+    budgets = play(state, market, 15)
+    late = np.mean(budgets[-3:], axis=0)
+    assert late[1] > late[0] > late[2]
+
+
 def test_budget_moves_to_the_campaign_with_more_headroom() -> None:
     """With saturating curves the split is interior, not all-in: it follows the marginal return."""
     market = Market([50.0, 50.0], [50.0, 400.0])

@@ -127,7 +127,9 @@ class ResponseCurvePolicy(Policy):
             change_window=math.ceil(CHANGE_WINDOW_HALF_LIVES * half_life),
         )
         revenue_per_conversion = _value_per_conversion(conversions, revenue, weights)
-        value = revenue_per_conversion if state.objective == "revenue" else np.ones(n)
+        # Revenue objective without any revenue reported yet: conversions are all we can rank.
+        use_revenue = state.objective == "revenue" and revenue_per_conversion.max() > 0
+        value = revenue_per_conversion if use_revenue else np.ones(n)
         cap = _learned_cap(allocated, spend, age, half_life)
         lower, upper = self._search_bounds(
             timestep_budget, min_budget, max_budget, cap, allocated[-1]
