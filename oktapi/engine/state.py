@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from oktapi.engine.policies import DEFAULT_POLICY, get_policy
+from oktapi.engine.policies.bounds import TOLERANCE
 
 OBJECTIVES = ("conversions", "revenue")
 HISTORY_COLUMNS = ("allocated", "spend", "conversions", "revenue")
@@ -162,7 +163,7 @@ class State:
         params = get_policy(policy).validate_params(policy_params)
         min_total = sum(c.min_budget for c in campaigns)
         even_budget = total_budget / timesteps
-        if min_total > even_budget * (1 + 1e-12):
+        if min_total > even_budget * (1 + TOLERANCE):
             raise ValueError(
                 f"the campaigns' min_budget sum to {min_total:g} per timestep, more than the "
                 f"timestep budget {even_budget:g}; lower them or raise total_budget"

@@ -25,6 +25,7 @@ from pymongo.database import Database
 
 from oktapi.deps import Page, Principal
 from oktapi.engine import AI, DEFAULT_POLICY, Allocation, Campaign, Results, State, get_policy
+from oktapi.engine.policies.bounds import TOLERANCE as BUDGET_TOLERANCE
 from oktapi.engine.state import HISTORY_COLUMNS
 from oktapi.errors import Conflict, Invalid, NotFound
 from oktapi.models.plans import (
@@ -165,7 +166,7 @@ def create_plan(
 def _check_min_budgets_fit(campaigns: list[dict], total_budget: float, timesteps: int) -> None:
     min_total = sum(float(c.get("min_budget") or 0.0) for c in campaigns)
     timestep_budget = total_budget / timesteps
-    if min_total > timestep_budget * (1 + 1e-12):
+    if min_total > timestep_budget * (1 + BUDGET_TOLERANCE):
         raise Invalid(
             f"the campaigns' min_budget sum to {min_total:g} per timestep, {min_total - timestep_budget:g} "
             f"more than a timestep's budget of {timestep_budget:g} (total_budget / timesteps): "
