@@ -7,6 +7,7 @@ allocation against the truth (targets, caps, drops) rather than against the poli
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -220,6 +221,33 @@ def test_replaying_from_the_seed_gives_identical_allocations() -> None:
     _, again = run_plan(plan(), rates, 12)
     np.testing.assert_array_equal(np.array(straight), np.array(reloaded))
     np.testing.assert_array_equal(np.array(straight), np.array(again))
+
+
+@pytest.mark.parametrize("objective", ["conversions", "revenue"])
+@pytest.mark.parametrize("spend_scale", [1e-300, 1e-9, 1.0, 1e12, 1e15])
+@pytest.mark.parametrize("conversion_scale", [0.0, 1.0, 1e15])
+def test_extreme_reports_give_finite_budgets_without_warnings(
+    objective: str, spend_scale: float, conversion_scale: float
+) -> None:
+    """Absurd but legal spend and conversion magnitudes: finite output, no numpy warnings."""
+    state = new_plan(3, 100.0, timesteps=10, objective=objective)
+    ai = AI(state)
+    spends = (np.array([0.3, 1.0, 1.0]), np.array([1.0, 0.5, 0.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for timestep in range(5):
+            allocation = ai.allocate()
+            assert np.all(np.isfinite(allocation.budgets))
+            for explanation in allocation.explanations or []:
+                assert all(math.isfinite(value) for value in explanation.values())
+            conversions = conversion_scale * np.array([1.0, 0.0, 2.0])
+            ai.update(
+                Results(
+                    spend=spend_scale * spends[timestep % 2],
+                    conversions=conversions,
+                    revenue=3.0 * conversions,
+                )
+            )
 
 
 @pytest.mark.parametrize(

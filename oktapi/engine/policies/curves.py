@@ -209,7 +209,7 @@ def _pooled_prior(
     """
     exposure = total_curve.sum(axis=0)  # (K,)
     pooled = (total_conversions.sum() + MIN_PRIOR_SHAPE) / (exposure + 1.0)  # (K,)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         rates = total_conversions[:, None] / total_curve  # (n, K)
         spread = np.nansum(total_curve * (rates - pooled[None, :]) ** 2, axis=0)
     n_campaigns = total_curve.shape[0]

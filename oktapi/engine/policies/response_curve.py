@@ -6,7 +6,7 @@ Rule, each timestep (before any spend: an even split):
    (spend, conversions). Old rows weigh 0.5 ** (age / half_life), and a Bayesian change-point
    model per campaign drops the rows before a detected change, so drift and drops are followed
    within days. For the revenue objective, revenue per conversion is each campaign's average
-   shrunk towards the plan's pooled average, multiplied onto the curve.
+   shrunk towards the average over campaigns (each counted once), multiplied onto the curve.
 2. Under-delivery: a campaign that spent under 80% of what it was given is capped at the most
    it spent in such timesteps (within two half-lives), plus a 5% probe so a rising cap shows.
 3. Split: buy budget in order of marginal return on a per-campaign budget grid (exact for
@@ -118,6 +118,10 @@ class ResponseCurvePolicy(Policy):
         weights = 0.5 ** (age / half_life)
         reference_spend = _reference_spend(state, timestep_budget, n)
 
+        revenue_per_conversion = _value_per_conversion(conversions, revenue, weights)
+        # Revenue objective without any revenue reported yet: conversions are all we can rank.
+        use_revenue = state.objective == "revenue" and revenue_per_conversion.max() > 0
+        value = revenue_per_conversion if use_revenue else np.ones(n)
         posterior = fit_curves(
             spend,
             conversions,
@@ -126,10 +130,6 @@ class ResponseCurvePolicy(Policy):
             detect_changes=bool(self.params["detect_changes"]),
             change_window=math.ceil(CHANGE_WINDOW_HALF_LIVES * half_life),
         )
-        revenue_per_conversion = _value_per_conversion(conversions, revenue, weights)
-        # Revenue objective without any revenue reported yet: conversions are all we can rank.
-        use_revenue = state.objective == "revenue" and revenue_per_conversion.max() > 0
-        value = revenue_per_conversion if use_revenue else np.ones(n)
         cap = _learned_cap(allocated, spend, age, half_life)
         lower, upper = self._search_bounds(
             timestep_budget, min_budget, max_budget, cap, allocated[-1]
@@ -216,12 +216,24 @@ def _reference_spend(state: State, timestep_budget: float, n: int) -> float:
 def _value_per_conversion(
     conversions: np.ndarray, revenue: np.ndarray, weights: np.ndarray
 ) -> np.ndarray:
-    """Revenue per conversion per campaign, shrunk towards the plan's pooled average."""
+    """Revenue per conversion per campaign, shrunk towards the average over campaigns."""
     weights = weights.reshape(len(weights), -1)
     weighted_conversions = np.sum(weights * conversions, axis=0)
     weighted_revenue = np.sum(weights * revenue, axis=0)
     total = weighted_conversions.sum()
-    pooled = weighted_revenue.sum() / total if total > 0 else 1.0
+    pooled = 1.0
+    if total > 0:
+        # Each campaign counts once (weighted by its evidence, saturating at 1), so a
+        # high-volume campaign does not lend its own value to every campaign yet to convert.
+        evidence = weighted_conversions / (weighted_conversions + VALUE_PRIOR_CONVERSIONS)
+        converted = weighted_conversions > 0
+        with np.errstate(over="ignore", invalid="ignore"):
+            own = np.where(
+                converted, weighted_revenue / np.where(converted, weighted_conversions, 1.0), 0.0
+            )
+            pooled = float(np.sum(evidence * own) / np.sum(evidence))
+        if not math.isfinite(pooled):
+            pooled = weighted_revenue.sum() / total
     return (weighted_revenue + VALUE_PRIOR_CONVERSIONS * pooled) / (
         weighted_conversions + VALUE_PRIOR_CONVERSIONS
     )
