@@ -45,6 +45,12 @@ class Campaign:
         return {"id": self.id, "min_budget": self.min_budget, "max_budget": self.max_budget}
 
 
+def min_budget_excess(min_budgets: list[float], total_budget: float, timesteps: int) -> float:
+    """How far the campaigns' minimums overshoot a timestep's budget; 0 when they fit."""
+    excess = sum(min_budgets) - total_budget / timesteps
+    return excess if excess > total_budget / timesteps * TOLERANCE else 0.0
+
+
 def _finite_number(value: Any, what: str) -> float:
     """Value as a float, or ValueError saying it must be a finite number."""
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
@@ -161,9 +167,9 @@ class State:
                 f"step must be in (0, 1] (a fraction of the timestep budget); got {step!r}"
             )
         params = get_policy(policy).validate_params(policy_params)
-        min_total = sum(c.min_budget for c in campaigns)
-        even_budget = total_budget / timesteps
-        if min_total > even_budget * (1 + TOLERANCE):
+        if min_budget_excess([c.min_budget for c in campaigns], total_budget, timesteps) > 0:
+            min_total = sum(c.min_budget for c in campaigns)
+            even_budget = total_budget / timesteps
             raise ValueError(
                 f"the campaigns' min_budget sum to {min_total:g} per timestep, more than the "
                 f"timestep budget {even_budget:g}; lower them or raise total_budget"

@@ -25,8 +25,7 @@ from pymongo.database import Database
 
 from oktapi.deps import Page, Principal
 from oktapi.engine import AI, DEFAULT_POLICY, Allocation, Campaign, Results, State, get_policy
-from oktapi.engine.policies.bounds import TOLERANCE as BUDGET_TOLERANCE
-from oktapi.engine.state import HISTORY_COLUMNS
+from oktapi.engine.state import HISTORY_COLUMNS, min_budget_excess
 from oktapi.errors import Conflict, Invalid, NotFound
 from oktapi.models.plans import (
     AllocationPublic,
@@ -164,11 +163,12 @@ def create_plan(
 
 
 def _check_min_budgets_fit(campaigns: list[dict], total_budget: float, timesteps: int) -> None:
-    min_total = sum(float(c.get("min_budget") or 0.0) for c in campaigns)
-    timestep_budget = total_budget / timesteps
-    if min_total > timestep_budget * (1 + BUDGET_TOLERANCE):
+    min_budgets = [float(c.get("min_budget") or 0.0) for c in campaigns]
+    excess = min_budget_excess(min_budgets, total_budget, timesteps)
+    if excess > 0:
+        timestep_budget = total_budget / timesteps
         raise Invalid(
-            f"the campaigns' min_budget sum to {min_total:g} per timestep, {min_total - timestep_budget:g} "
+            f"the campaigns' min_budget sum to {sum(min_budgets):g} per timestep, {excess:g} "
             f"more than a timestep's budget of {timestep_budget:g} (total_budget / timesteps): "
             "raise total_budget, use fewer timesteps or lower the campaigns' min_budget",
             loc=("body", "total_budget"),
