@@ -145,6 +145,15 @@ def _materialise(value: Any) -> Any:
     return value
 
 
+def _on_owner(owner: _OwnerThread, method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a client method so it runs, cursors included, on the owner thread."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return owner.run(lambda: _materialise(method(*args, **kwargs)))
+
+    return call
+
+
 class _SerialCollection:
     """A collection whose every method runs on the owner thread."""
 
@@ -155,13 +164,7 @@ class _SerialCollection:
 
     def __getattr__(self, attribute: str) -> Any:
         target = getattr(self._collection, attribute)
-        if not callable(target):
-            return target
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return self._owner.run(lambda: _materialise(target(*args, **kwargs)))
-
-        return call
+        return _on_owner(self._owner, target) if callable(target) else target
 
 
 class _SerialDatabase:
@@ -183,12 +186,7 @@ class _SerialDatabase:
             raise AttributeError(attribute)
         if attribute not in _DATABASE_METHODS:
             return self[attribute]
-        target = getattr(self._database, attribute)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return self._owner.run(lambda: _materialise(target(*args, **kwargs)))
-
-        return call
+        return _on_owner(self._owner, getattr(self._database, attribute))
 
 
 _DATABASE_METHODS = frozenset(
