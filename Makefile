@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: run test lint format bench bench-quick fuzz load clean
+.PHONY: run test lint format bench bench-quick bench-api fuzz load clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m oktapi.bench --quick
+
+# The holdout scenarios driven through the REST API; fails unless it hands out the engine's budgets.
+bench-api: $(STAMP)
+	$(BIN)/python scripts/api_bench.py --holdout
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
