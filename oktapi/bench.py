@@ -31,6 +31,7 @@ from oktapi.engine.simulate import (
     Scenario,
     chapelle_li_check,
     get_scenario,
+    holdout_scenarios,
     oracle,
     run,
     score,
@@ -213,10 +214,10 @@ def default_variants(
     return variants
 
 
-def _resolve_scenarios(names: Sequence[str] | None, holdout: bool) -> list[Scenario]:
-    """Scenario objects by name, or the whole shipped (or holdout) set."""
+def _resolve_scenarios(names: Sequence[str | Scenario] | None, holdout: bool) -> list[Scenario]:
+    """Scenario objects (given, or by name), or the whole shipped (or holdout) set."""
     if names:
-        return [get_scenario(name) for name in names]
+        return [name if isinstance(name, Scenario) else get_scenario(name) for name in names]
     return list((HOLDOUT_SCENARIOS if holdout else SCENARIOS).values())
 
 
@@ -270,7 +271,7 @@ def _simulate(task: tuple[int, str, int]) -> tuple[int, str, int, dict | str]:
 
 def run_bench(
     variants: Sequence[Variant] | None = None,
-    scenarios: Sequence[str] | None = None,
+    scenarios: Sequence[str | Scenario] | None = None,
     seeds: int = DEFAULT_SEEDS,
     *,
     holdout: bool = False,
@@ -510,6 +511,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer seeds, scenarios and steps")
     parser.add_argument("--holdout", action="store_true", help="run the holdout scenarios")
+    parser.add_argument(
+        "--fresh",
+        type=int,
+        metavar="SEED",
+        help="run FRESH_COUNT new randomised holdout-family scenarios drawn with this seed",
+    )
+    parser.add_argument(
+        "--fresh-count", type=int, default=10, help="how many fresh scenarios (default 10)"
+    )
     parser.add_argument("--policies", help="comma-separated policy names (default: all registered)")
     parser.add_argument("--scenarios", help="comma-separated scenario names")
     parser.add_argument("--seeds", type=int, help=f"seeds per scenario (default {DEFAULT_SEEDS})")
@@ -527,7 +537,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.steps:
         steps = tuple(float(step) for step in args.steps.split(","))
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
-    scenarios = args.scenarios.split(",") if args.scenarios else None
+    scenarios: list[str | Scenario] | None = (
+        list(args.scenarios.split(",")) if args.scenarios else None
+    )
+    if args.fresh is not None:
+        if scenarios or args.holdout:
+            parser.error("--fresh replaces --scenarios and --holdout; give only one of them")
+        if not 1 <= args.fresh_count <= 100:
+            parser.error("--fresh-count must be between 1 and 100")
+        scenarios = list(holdout_scenarios(args.fresh, args.fresh_count, f"fresh{args.fresh}"))
     if scenarios is None and args.quick and not args.holdout:
         scenarios = list(QUICK_SCENARIOS)
     policies = args.policies.split(",") if args.policies else None
@@ -539,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--params must be a JSON object of policy name -> params object")
         variants = default_variants(policies, steps, params)
         if scenarios:
-            [get_scenario(name) for name in scenarios]
+            [name if isinstance(name, Scenario) else get_scenario(name) for name in scenarios]
     except ValueError as error:  # json.JSONDecodeError is a ValueError too
         parser.error(str(error))
 

@@ -102,3 +102,32 @@ def test_unknown_policy_is_a_usage_error():
     )
     assert completed.returncode == 2
     assert "available" in completed.stderr
+
+
+def test_fresh_scenarios_are_new_markets_of_the_holdout_family():
+    """--fresh SEED: new randomised markets nobody tuned on, named after their seed."""
+    from oktapi.engine.simulate import HOLDOUT_SCENARIOS, holdout_scenarios
+
+    fresh = holdout_scenarios(777, 3, "fresh777")
+    assert [s.name for s in fresh] == ["fresh777_1", "fresh777_2", "fresh777_3"]
+    assert all(s.holdout for s in fresh)
+    shipped = {s.fingerprint for s in HOLDOUT_SCENARIOS.values()}
+    assert not shipped & {s.fingerprint for s in fresh}
+    assert [s.fingerprint for s in holdout_scenarios(777, 3, "fresh777")] == [
+        s.fingerprint for s in fresh
+    ]
+    result = run_bench([Variant("even")], scenarios=fresh[:1], seeds=1, jobs=1)
+    assert list(result.rows[0].cells) == ["fresh777_1"]
+
+
+def test_fresh_cannot_be_combined_with_named_scenarios():
+    """--fresh chooses the scenarios itself: asking for others too is a usage error."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "oktapi.bench", "--fresh", "5", "--scenarios", "linear_cpa"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "--fresh" in completed.stderr

@@ -412,8 +412,15 @@ def _shipped() -> list[Scenario]:
     return scenarios
 
 
-def holdout_scenarios(seed: int = 20_111, count: int = 5) -> list[Scenario]:
-    """Randomised scenarios from a different parameter family, kept out of policy tuning."""
+def holdout_scenarios(
+    seed: int = 20_111, count: int = 5, prefix: str = "holdout"
+) -> list[Scenario]:
+    """Randomised scenarios from a different parameter family, kept out of policy tuning.
+
+    The default seed gives the bench's fixed holdout set; another seed gives fresh scenarios of
+    the same family (named ``{prefix}_1`` ...), so a change can be checked on markets nobody
+    has looked at.
+    """
     rng = np.random.default_rng(seed)
     scenarios = []
     for index in range(count):
@@ -434,7 +441,7 @@ def holdout_scenarios(seed: int = 20_111, count: int = 5) -> list[Scenario]:
         objective = "revenue" if rng.uniform() < 0.5 else "conversions"
         scenarios.append(
             Scenario(
-                name=f"holdout_{index + 1}",
+                name=f"{prefix}_{index + 1}",
                 description=f"randomised: {n} campaigns, {timesteps} timesteps, {objective}",
                 objective=objective,
                 total_budget=total_budget,
