@@ -557,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--params must be a JSON object of policy name -> params object")
         variants = default_variants(policies, steps, params)
         if scenarios:
-            [name if isinstance(name, Scenario) else get_scenario(name) for name in scenarios]
+            _resolve_scenarios(scenarios, args.holdout)  # unknown names: the usage error here
     except ValueError as error:  # json.JSONDecodeError is a ValueError too
         parser.error(str(error))
 
