@@ -10,6 +10,7 @@ and a scenario held out of tuning can be checked through the service itself.
 
     make bench-api                                  # in-process app, throwaway in-memory store
     .venv/bin/python scripts/api_bench.py --holdout --seeds 3
+    .venv/bin/python scripts/api_bench.py --fresh 777      # markets nobody tuned on
     .venv/bin/python scripts/api_bench.py --url http://127.0.0.1:8000 --username admin \\
         --password '...'                            # a running server (e.g. `make run`)
 
@@ -35,7 +36,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from oktapi.engine.simulate import HOLDOUT_SCENARIOS, SCENARIOS, get_scenario, oracle, score
+from oktapi.engine.simulate import (
+    HOLDOUT_SCENARIOS,
+    SCENARIOS,
+    get_scenario,
+    holdout_scenarios,
+    oracle,
+    score,
+)
 from oktapi.engine.simulate.run import environment_rng, run
 from oktapi.engine.simulate.scenarios import Scenario
 
@@ -179,7 +187,7 @@ def compare(
 def in_process_service() -> Iterator[tuple[httpx.Client, dict[str, str]]]:
     """The app on a throwaway in-memory store, with an admin logged in over the API."""
     with warnings.catch_warnings():  # Starlette's notice about its own httpx dependency
-        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
 
     from oktapi.app import create_app
@@ -205,19 +213,23 @@ def in_process_service() -> Iterator[tuple[httpx.Client, dict[str, str]]]:
         drop_memory_store(settings.mongo_url)
 
 
-def _scenario_names(args: argparse.Namespace) -> list[str]:
+def _scenarios(args: argparse.Namespace) -> list[Scenario]:
+    """The scenarios asked for; ValueError (with the known names) for an unknown one."""
+    if args.fresh is not None:
+        return holdout_scenarios(args.fresh, args.fresh_count, f"fresh{args.fresh}")
     if args.scenarios:
-        names = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-        for name in names:
-            get_scenario(name)  # unknown names fail here, with the list of known ones
-        return names
-    return list(HOLDOUT_SCENARIOS if args.holdout else SCENARIOS)
+        return [get_scenario(name.strip()) for name in args.scenarios.split(",") if name.strip()]
+    return list((HOLDOUT_SCENARIOS if args.holdout else SCENARIOS).values())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--holdout", action="store_true", help="the holdout scenarios")
     parser.add_argument("--scenarios", help="comma-separated scenario names")
+    parser.add_argument(
+        "--fresh", type=int, metavar="SEED", help="new randomised holdout-family markets"
+    )
+    parser.add_argument("--fresh-count", type=int, default=5, help="how many (default 5)")
     parser.add_argument("--seeds", type=int, default=2, help="seeds per scenario (default 2)")
     parser.add_argument("--policy", help="policy name (default: the API's default policy)")
     parser.add_argument("--params", help="policy params as JSON")
@@ -226,8 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--username", default="admin")
     parser.add_argument("--password", help="the user's password (with --url)")
     args = parser.parse_args(argv)
+    if args.fresh is not None and not 1 <= args.fresh_count <= 100:
+        parser.error("--fresh-count must be between 1 and 100")
     try:
-        names = _scenario_names(args)
+        scenarios = _scenarios(args)
         params = json.loads(args.params) if args.params else None
     except (ValueError, json.JSONDecodeError) as error:
         parser.error(str(error))
@@ -246,12 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Comparison] = []
     try:
         with service() as (http, headers):
-            for name in names:
+            for scenario in scenarios:
                 for seed in range(args.seeds):
                     row = compare(
                         http,
                         headers,
-                        get_scenario(name),
+                        scenario,
                         policy=args.policy,
                         params=params,
                         step=args.step,

@@ -62,3 +62,13 @@ def test_the_command_refuses_an_unknown_scenario_by_name(
         main(["--scenarios", "no_such_market"])
     assert exit_info.value.code == 2
     assert "no_such_market" in capsys.readouterr().err
+
+
+def test_the_command_drives_fresh_markets_nobody_tuned_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from scripts.api_bench import main
+
+    assert main(["--fresh", "4242", "--fresh-count", "1", "--seeds", "1"]) == 0
+    output = capsys.readouterr().out
+    assert "fresh4242_1" in output and "same budgets" in output
