@@ -424,3 +424,18 @@ def test_fixed_seed_outputs_are_pinned(policy, objective):
     np.testing.assert_allclose(
         regression_run(policy, objective), REGRESSION_VALUES[policy, objective], rtol=1e-12
     )
+
+
+def test_explanations_that_overflow_are_none_without_a_warning() -> None:
+    """Extreme reports can overflow rate x budget: the explanation says None, numpy stays quiet."""
+    import warnings
+
+    from oktapi.engine.policies.base import explain
+
+    budgets = np.array([1e300, 2.0])
+    rate = np.array([1e300, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explanations = explain(budgets, rate, rate * 0.5, rate * 2, np.array([True, True]))
+    assert explanations[0]["expected"] is None and explanations[0]["upper"] is None
+    assert explanations[1] == {"expected": 1.0, "lower": 0.5, "upper": 2.0, "marginal_return": 0.5}

@@ -245,14 +245,12 @@ def explain(
     known: np.ndarray,
 ) -> list[dict]:
     """Per-campaign explanation dicts (plain floats; None where nothing is known yet)."""
-    expected = _finite_or_none(expected_rate * budgets)
+    unknown = [None] * len(budgets)
+    with np.errstate(over="ignore", invalid="ignore"):  # extreme reports: None, not a warning
+        expected = _finite_or_none(expected_rate * budgets)
+        lower = _finite_or_none(lower_rate * budgets) if lower_rate is not None else unknown
+        upper = _finite_or_none(upper_rate * budgets) if upper_rate is not None else unknown
     marginal = _finite_or_none(expected_rate)
-    lower = (
-        _finite_or_none(lower_rate * budgets) if lower_rate is not None else [None] * len(budgets)
-    )
-    upper = (
-        _finite_or_none(upper_rate * budgets) if upper_rate is not None else [None] * len(budgets)
-    )
     return [
         {"expected": e, "lower": lo, "upper": up, "marginal_return": m}
         if is_known
