@@ -30,8 +30,8 @@ from oktapi.engine.simulate import (
     SCENARIOS,
     Scenario,
     chapelle_li_check,
+    fresh_scenarios,
     get_scenario,
-    holdout_scenarios,
     oracle,
     run,
     score,
@@ -537,19 +537,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.steps:
         steps = tuple(float(step) for step in args.steps.split(","))
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
-    scenarios: list[str | Scenario] | None = (
-        list(args.scenarios.split(",")) if args.scenarios else None
-    )
-    if args.fresh is not None:
-        if scenarios or args.holdout:
-            parser.error("--fresh replaces --scenarios and --holdout; give only one of them")
-        if not 1 <= args.fresh_count <= 100:
-            parser.error("--fresh-count must be between 1 and 100")
-        scenarios = list(holdout_scenarios(args.fresh, args.fresh_count, f"fresh{args.fresh}"))
+    scenarios: list[str | Scenario] | None = args.scenarios.split(",") if args.scenarios else None
+    if args.fresh is not None and (scenarios or args.holdout):
+        parser.error("--fresh replaces --scenarios and --holdout; give only one of them")
     if scenarios is None and args.quick and not args.holdout:
         scenarios = list(QUICK_SCENARIOS)
     policies = args.policies.split(",") if args.policies else None
     try:
+        if args.fresh is not None:
+            scenarios = list(fresh_scenarios(args.fresh, args.fresh_count))
         params = json.loads(args.params) if args.params else None
         if params is not None and not (
             isinstance(params, dict) and all(isinstance(v, dict) for v in params.values())

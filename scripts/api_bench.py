@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from oktapi.engine.simulate import (
     HOLDOUT_SCENARIOS,
     SCENARIOS,
+    fresh_scenarios,
     get_scenario,
-    holdout_scenarios,
     oracle,
     score,
 )
@@ -216,7 +216,7 @@ def in_process_service() -> Iterator[tuple[httpx.Client, dict[str, str]]]:
 def _scenarios(args: argparse.Namespace) -> list[Scenario]:
     """The scenarios asked for; ValueError (with the known names) for an unknown one."""
     if args.fresh is not None:
-        return holdout_scenarios(args.fresh, args.fresh_count, f"fresh{args.fresh}")
+        return fresh_scenarios(args.fresh, args.fresh_count)
     if args.scenarios:
         return [get_scenario(name.strip()) for name in args.scenarios.split(",") if name.strip()]
     return list((HOLDOUT_SCENARIOS if args.holdout else SCENARIOS).values())
@@ -238,8 +238,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--username", default="admin")
     parser.add_argument("--password", help="the user's password (with --url)")
     args = parser.parse_args(argv)
-    if args.fresh is not None and not 1 <= args.fresh_count <= 100:
-        parser.error("--fresh-count must be between 1 and 100")
     try:
         scenarios = _scenarios(args)
         params = json.loads(args.params) if args.params else None

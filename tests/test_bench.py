@@ -106,16 +106,14 @@ def test_unknown_policy_is_a_usage_error():
 
 def test_fresh_scenarios_are_new_markets_of_the_holdout_family():
     """--fresh SEED: new randomised markets nobody tuned on, named after their seed."""
-    from oktapi.engine.simulate import HOLDOUT_SCENARIOS, holdout_scenarios
+    from oktapi.engine.simulate import HOLDOUT_SCENARIOS, fresh_scenarios
 
-    fresh = holdout_scenarios(777, 3, "fresh777")
+    fresh = fresh_scenarios(777, 3)
     assert [s.name for s in fresh] == ["fresh777_1", "fresh777_2", "fresh777_3"]
     assert all(s.holdout for s in fresh)
     shipped = {s.fingerprint for s in HOLDOUT_SCENARIOS.values()}
     assert not shipped & {s.fingerprint for s in fresh}
-    assert [s.fingerprint for s in holdout_scenarios(777, 3, "fresh777")] == [
-        s.fingerprint for s in fresh
-    ]
+    assert [s.fingerprint for s in fresh_scenarios(777, 3)] == [s.fingerprint for s in fresh]
     result = run_bench([Variant("even")], scenarios=fresh[:1], seeds=1, jobs=1)
     assert list(result.rows[0].cells) == ["fresh777_1"]
 

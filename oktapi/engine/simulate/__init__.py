@@ -14,6 +14,7 @@ from oktapi.engine.simulate.scenarios import (
     HOLDOUT_SCENARIOS,
     SCENARIOS,
     Scenario,
+    fresh_scenarios,
     get_scenario,
     holdout_scenarios,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "best_split",
     "chapelle_li_check",
     "evaluate",
+    "fresh_scenarios",
     "get_scenario",
     "holdout_scenarios",
     "max_plus_split",

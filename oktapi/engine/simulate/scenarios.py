@@ -462,6 +462,18 @@ def holdout_scenarios(
     return scenarios
 
 
+MAX_FRESH_SCENARIOS = 100
+
+
+def fresh_scenarios(seed: int, count: int = 10) -> list[Scenario]:
+    """New holdout-family markets nobody tuned on, named ``fresh{seed}_1`` ..."""
+    if not 1 <= count <= MAX_FRESH_SCENARIOS:
+        raise ValueError(
+            f"the number of fresh scenarios must be between 1 and {MAX_FRESH_SCENARIOS}"
+        )
+    return holdout_scenarios(seed, count, f"fresh{seed}")
+
+
 SCENARIOS: dict[str, Scenario] = {scenario.name: scenario for scenario in _shipped()}
 HOLDOUT_SCENARIOS: dict[str, Scenario] = {s.name: s for s in holdout_scenarios()}
 
