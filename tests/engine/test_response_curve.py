@@ -265,3 +265,24 @@ def test_bad_params_are_rejected_saying_what_to_fix(params: dict, problem: str) 
     """A typo or an impossible value fails at plan creation, naming the parameter."""
     with pytest.raises(ValueError, match=problem):
         get_policy(POLICY).validate_params(params)
+
+
+@pytest.mark.parametrize("dispersion", [0.0, 0.3])
+def test_a_few_conversions_are_not_discounted_like_noisy_large_counts(dispersion: float) -> None:
+    """Over-dispersion grows with the count: rows of 1 conversion are tempered far less than
+    rows of 300, and Poisson data are not tempered at all (one factor for the plan would treat
+    a sparse campaign's few conversions as if they were as noisy as a large one's)."""
+    from oktapi.engine.policies.curves import fit_curves
+
+    rng = np.random.default_rng(3)
+    timesteps = 60
+    spend = np.tile([100.0, 100.0], (timesteps, 1))
+    mean = np.array([1.0, 300.0])
+    rate = mean if dispersion == 0 else rng.gamma(1 / dispersion, mean * dispersion, spend.shape)
+    conversions = rng.poisson(rate).astype(float)
+    posterior = fit_curves(spend, conversions, np.ones(timesteps), 100.0, detect_changes=False)
+    small, large = posterior.tempering.mean(axis=0)
+    if dispersion == 0:
+        assert small <= 1.2 and large <= 1.2
+    else:
+        assert large > 30 and small < large / 4
