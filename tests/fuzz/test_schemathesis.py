@@ -6,7 +6,9 @@ exist (the manager's own client, campaign and plan, another tenant's, a spare us
 reach the services instead of stopping at a 404. Run with `make fuzz` (marker `fuzz`).
 """
 
+import atexit
 import copy
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,7 +112,10 @@ def _seed_resources(
 
 def _build_target(backend: str) -> FuzzTarget:
     """Start the app (schemathesis runs its lifespan), add users and resources, hook the ids."""
-    data_dir = Path(tempfile.mkdtemp(prefix=f"oktopus-fuzz-{backend}-")) / "data"
+    temporary = tempfile.mkdtemp(prefix=f"oktopus-fuzz-{backend}-")
+    # Built at import, so no fixture can clean up: remove the store when pytest exits.
+    atexit.register(shutil.rmtree, temporary, ignore_errors=True)
+    data_dir = Path(temporary) / "data"
     app_settings = make_settings(backend, data_dir)
     app = create_app(app_settings)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
