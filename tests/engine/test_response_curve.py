@@ -14,6 +14,7 @@ import pytest
 
 from oktapi.engine import AI, Campaign, Results, State
 from oktapi.engine.policies import DEFAULT_POLICY, get_policy
+from oktapi.engine.policies.curves import fit_curves
 from tests.engine.helpers import run_plan
 
 POLICY = "response_curve"
@@ -272,8 +273,6 @@ def test_a_few_conversions_are_not_discounted_like_noisy_large_counts(dispersion
     """Over-dispersion grows with the count: rows of 1 conversion are tempered far less than
     rows of 300, and Poisson data are not tempered at all (one factor for the plan would treat
     a sparse campaign's few conversions as if they were as noisy as a large one's)."""
-    from oktapi.engine.policies.curves import fit_curves
-
     rng = np.random.default_rng(3)
     timesteps = 60
     spend = np.tile([100.0, 100.0], (timesteps, 1))
