@@ -15,17 +15,22 @@ from oktapi.engine.policies import POLICIES
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def quick_bench(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    """One quick bench run shared by the assertions below."""
-    out = tmp_path_factory.mktemp("bench")
-    completed = subprocess.run(
-        [sys.executable, "-m", "oktapi.bench", "--quick", "--out", str(out)],
+def bench_cli(*args: str) -> subprocess.CompletedProcess:
+    """Run `python -m oktapi.bench ARGS` from the repository, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "oktapi.bench", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def quick_bench(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One quick bench run shared by the assertions below."""
+    out = tmp_path_factory.mktemp("bench")
+    completed = bench_cli("--quick", "--out", str(out))
     return completed, out
 
 
@@ -93,13 +98,7 @@ def test_holdout_flag_selects_the_holdout_scenarios():
 
 def test_unknown_policy_is_a_usage_error():
     """A typo in --policies says which names exist instead of a traceback."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "oktapi.bench", "--policies", "nope", "--quick"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = bench_cli("--policies", "nope", "--quick")
     assert completed.returncode == 2
     assert "available" in completed.stderr
 
@@ -120,12 +119,6 @@ def test_fresh_scenarios_are_new_markets_of_the_holdout_family():
 
 def test_fresh_cannot_be_combined_with_named_scenarios():
     """--fresh chooses the scenarios itself: asking for others too is a usage error."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "oktapi.bench", "--fresh", "5", "--scenarios", "linear_cpa"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = bench_cli("--fresh", "5", "--scenarios", "linear_cpa")
     assert completed.returncode == 2
     assert "--fresh" in completed.stderr
