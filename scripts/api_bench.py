@@ -36,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from oktapi.engine.policies import DEFAULT_POLICY
 from oktapi.engine.simulate import (
     HOLDOUT_SCENARIOS,
     SCENARIOS,
@@ -171,7 +172,7 @@ def compare(
     api_budgets = drive_scenario(
         http, headers, scenario, policy=policy, params=params, step=step, seed=seed
     )
-    engine = run(scenario, policy or "response_curve", params, step=step, seed=seed)
+    engine = run(scenario, policy or DEFAULT_POLICY, params, step=step, seed=seed)
     reference = oracle(scenario)
     scale = np.maximum(engine.timestep_budgets, 1e-12)[:, None]
     return Comparison(
