@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oktapi.engine.policies import POLICIES, get_policy
+from oktapi.engine.policies import DEFAULT_POLICY, POLICIES, get_policy
 from oktapi.engine.simulate import (
     HOLDOUT_SCENARIOS,
     SCENARIOS,
@@ -54,10 +54,13 @@ class Variant:
     policy: str
     step: float | None = None
     params: dict | None = None
+    told_shapes: bool = False  # the ceiling: the policy is told every campaign's curve shape
 
     @property
     def label(self) -> str:
         """Row label, e.g. 'thompson s=5%' or 'response_curve'."""
+        if self.told_shapes:
+            return f"{self.policy}, told the shapes"
         if self.step is None:
             return self.policy
         return f"{self.policy} s={self.step * 100:g}%"
@@ -127,7 +130,11 @@ class Row:
 
 @dataclass
 class BenchResult:
-    """Everything the bench measured; `rows` excludes the oracle, which is always 100%."""
+    """Everything the bench measured.
+
+    `rows` are the policies a plan can use; the oracle (always 100%) and the ceiling (the
+    default policy told every curve shape, when asked for) are references kept apart.
+    """
 
     rows: list[Row]
     oracle_row: Row
@@ -136,6 +143,12 @@ class BenchResult:
     allocate_ms: dict[str, float]
     chapelle_li: dict | None
     wall_seconds: float = 0.0
+    ceiling_row: Row | None = None
+
+    @property
+    def measured_rows(self) -> list[Row]:
+        """Every simulated row: the policies, then the ceiling if it was run."""
+        return self.rows + ([self.ceiling_row] if self.ceiling_row else [])
 
     @property
     def best(self) -> Row:
@@ -168,6 +181,7 @@ class BenchResult:
                 for s in self.scenarios
             },
             "rows": [self.oracle_row.to_dict()] + [row.to_dict() for row in self.rows],
+            "ceiling": self.ceiling_row.to_dict() if self.ceiling_row else None,
             "best": {"label": self.best.label, "overall_mean": self.best.overall_mean},
             "best_seed_policy": next(
                 (
@@ -252,7 +266,9 @@ def _simulate(task: tuple[int, str, int]) -> tuple[int, str, int, dict | str]:
     scenario = _SCENARIOS[scenario_name]
     step = STEPLESS if variant.step is None else variant.step
     try:
-        trace = run(scenario, variant.policy, variant.params, step, seed)
+        trace = run(
+            scenario, variant.policy, variant.params, step, seed, tell_shapes=variant.told_shapes
+        )
     except Exception as error:  # report it in the table instead of losing the other runs
         return variant_index, scenario_name, seed, f"{type(error).__name__}: {error}"
     metrics = score(scenario, trace.budgets, oracle(scenario))
@@ -279,11 +295,22 @@ def run_bench(
     progress: bool = False,
     time_policies: bool = False,
     chapelle_li_seeds: int = 0,
+    ceiling: bool = False,
 ) -> BenchResult:
-    """Simulate every variant on every scenario for seeds 0..seeds-1 and summarise."""
+    """Simulate every variant on every scenario for seeds 0..seeds-1 and summarise.
+
+    ceiling adds the default policy told every campaign's true curve shape (`ceiling_row`):
+    how much of the gap to the oracle is learning the shapes. ValueError if a scenario has
+    curves outside the policy's model (the holdout family's logarithmic ones).
+    """
     started = time.perf_counter()
     variant_list = list(variants) if variants is not None else default_variants()
     scenario_list = _resolve_scenarios(scenarios, holdout)
+    if ceiling:
+        for scenario in scenario_list:
+            scenario.curve_shapes()  # ValueError before any work
+        params = next((v.params for v in variant_list if v.policy == DEFAULT_POLICY), None)
+        variant_list.append(Variant(DEFAULT_POLICY, params=params, told_shapes=True))
     _VARIANTS[:] = variant_list
     _SCENARIOS.clear()
     _SCENARIOS.update({s.name: s for s in scenario_list})
@@ -312,6 +339,7 @@ def run_bench(
                 errors=[outcome for outcome in done if isinstance(outcome, str)],
             )
         rows.append(Row(variant, cells))
+    ceiling_row = rows.pop() if ceiling else None
     oracle_row = Row(
         Variant(ORACLE_LABEL),
         {
@@ -324,7 +352,7 @@ def run_bench(
             for s in scenario_list
         },
     )
-    allocate_ms = _time_policies(variant_list) if time_policies else {}
+    allocate_ms = _time_policies([row.variant for row in rows]) if time_policies else {}
     chapelle = chapelle_li_check(chapelle_li_seeds).to_dict() if chapelle_li_seeds else None
     return BenchResult(
         rows=rows,
@@ -334,6 +362,7 @@ def run_bench(
         allocate_ms=allocate_ms,
         chapelle_li=chapelle,
         wall_seconds=time.perf_counter() - started,
+        ceiling_row=ceiling_row,
     )
 
 
@@ -407,7 +436,8 @@ def print_report(result: BenchResult, console=None) -> None:
         name: max(row.cells[name].mean for row in result.rows) if result.rows else None
         for name in names
     }
-    for row in [result.oracle_row, *result.rows]:
+    references = [result.oracle_row] + ([result.ceiling_row] if result.ceiling_row else [])
+    for row in [*references, *result.rows]:
         cells = []
         for name in names:
             cell = row.cells[name]
@@ -415,7 +445,7 @@ def print_report(result: BenchResult, console=None) -> None:
                 cells.append("[red]error[/red]")
                 continue
             text = f"{cell.mean:.1f}±{cell.std:.1f}"
-            if row is not result.oracle_row and cell.mean == best_per_column[name]:
+            if row not in references and cell.mean == best_per_column[name]:
                 text = f"[bold green]{text}[/bold green]"
             if cell.errors:
                 text += f" [red]({len(cell.errors)} err)[/red]"
@@ -465,7 +495,7 @@ def print_report(result: BenchResult, console=None) -> None:
         )
     errors = [
         (row.label, name, error)
-        for row in result.rows
+        for row in result.measured_rows
         for name, cell in row.cells.items()
         for error in cell.errors[:1]
     ]
@@ -528,6 +558,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--params",
         help='policy params as JSON, e.g. \'{"response_curve": {"half_life": 14}}\'',
     )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="add the default policy told every campaign's true curve shape (a reference row)",
+    )
     parser.add_argument("--out", default="bench", help="directory for results.json and PNGs")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -552,8 +587,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             raise ValueError("--params must be a JSON object of policy name -> params object")
         variants = default_variants(policies, steps, params)
-        if scenarios:
-            _resolve_scenarios(scenarios, args.holdout)  # unknown names: the usage error here
+        if scenarios or args.ceiling:
+            # Unknown names, or curves the ceiling cannot be told: the usage error here.
+            for scenario in _resolve_scenarios(scenarios, args.holdout):
+                if args.ceiling:
+                    scenario.curve_shapes()
     except ValueError as error:  # json.JSONDecodeError is a ValueError too
         parser.error(str(error))
 
@@ -566,6 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=not args.no_progress,
         time_policies=True,
         chapelle_li_seeds=20 if args.quick else 100,
+        ceiling=args.ceiling,
     )
     print_report(result)
     out_dir = Path(args.out)
@@ -573,7 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (out_dir / "results.json").write_text(json.dumps(result.to_dict(), indent=1))
     paths = plot_regret(result, out_dir)
     print(f"Wrote {out_dir / 'results.json'} and {len(paths)} PNGs in {out_dir}/")
-    failed = any(cell.errors for row in result.rows for cell in row.cells.values())
+    failed = any(cell.errors for row in result.measured_rows for cell in row.cells.values())
     return 1 if failed else 0
 
 

@@ -87,6 +87,32 @@ def test_run_bench_from_python_for_one_policy_and_scenario():
     assert cell.mean == pytest.approx(73.8, abs=0.1)  # 1/3 of the budget on each CPA 10/14/20
 
 
+def test_the_ceiling_is_a_reference_row_not_a_policy():
+    """ceiling=True adds the default policy told the true shapes, kept apart from the policies:
+    it is not a plan's option, so it can be neither the best row nor a policy's best step."""
+    result = run_bench(
+        [Variant("response_curve"), Variant("even")],
+        scenarios=["linear_cpa"],
+        seeds=2,
+        jobs=1,
+        ceiling=True,
+    )
+    assert [row.label for row in result.rows] == ["response_curve", "even"]
+    assert result.ceiling_row.label == "response_curve, told the shapes"
+    told = result.ceiling_row.cells["linear_cpa"]
+    assert len(told.percents) == 2 and told.mean > result.rows[1].cells["linear_cpa"].mean
+    assert result.best.label == "response_curve"
+    assert set(result.best_per_policy()) == {"response_curve", "even"}
+    assert result.to_dict()["ceiling"]["label"] == "response_curve, told the shapes"
+
+
+def test_the_ceiling_on_curves_it_cannot_be_told_is_a_usage_error():
+    """The holdout family's logarithmic curves are outside the policy's model."""
+    completed = bench_cli("--ceiling", "--holdout", "--policies", "even")
+    assert completed.returncode == 2
+    assert "logarithmic" in completed.stderr
+
+
 def test_holdout_flag_selects_the_holdout_scenarios():
     """--holdout swaps the shipped scenarios for the randomised holdout family."""
     from oktapi.bench import _resolve_scenarios

@@ -285,3 +285,24 @@ def test_a_few_conversions_are_not_discounted_like_noisy_large_counts(dispersion
         assert small <= 1.2 and large <= 1.2
     else:
         assert large > 30 and small < large / 4
+
+
+def test_told_the_shapes_each_posterior_keeps_its_own_curve_and_learns_its_scale() -> None:
+    """The bench's ceiling: given every campaign's true shape, a linear campaign's curve stays
+    a straight line, an S-curve keeps its shape, and only their scales are learned."""
+    rng = np.random.default_rng(11)
+    timesteps, reference = 30, 100.0
+    spend = rng.uniform(50.0, 150.0, (timesteps, 2))
+
+    def hill(x):
+        return x**2 / (x**2 + 100.0**2)
+
+    truth = np.stack([0.2 * spend[:, 0], 40.0 * hill(spend[:, 1])], axis=1)
+    conversions = rng.poisson(truth).astype(float)
+    shapes = (np.array([1e9, 100.0]), np.array([0.0, 2.0]))  # linear; Hill h=2 at k=100
+    posterior = fit_curves(spend, conversions, np.ones(timesteps), reference, known_shapes=shapes)
+    assert np.array_equal(posterior.curvature_probs, np.eye(2))
+    low, high = posterior.expected(np.array([[50.0, 50.0], [200.0, 200.0]]))
+    assert high[0] / low[0] == pytest.approx(4.0, rel=1e-4)
+    assert high[1] / low[1] == pytest.approx(hill(200.0) / hill(50.0), rel=1e-6)
+    assert posterior.expected(np.array([100.0, 100.0])) == pytest.approx([20.0, 20.0], rel=0.15)

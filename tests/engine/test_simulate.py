@@ -14,7 +14,7 @@ from oktapi.engine.simulate import (
     run,
 )
 from oktapi.engine.simulate.run import environment_rng
-from oktapi.engine.simulate.scenarios import DELIVERY_NOISE_LOW
+from oktapi.engine.simulate.scenarios import DELIVERY_NOISE_LOW, LOGARITHMIC
 
 
 def test_shipped_scenarios_cover_the_promised_range():
@@ -117,6 +117,25 @@ def test_run_spends_within_the_total_budget_and_paces_unspent_budget_forward():
     assert trace.budgets.shape == (scenario.timesteps, scenario.n_campaigns)
     assert np.all(np.diff(trace.timestep_budgets) >= -1e-9)  # under-delivery only adds later
     assert trace.timestep_budgets[-1] > trace.timestep_budgets[0]
+
+
+def test_a_run_told_the_shapes_gives_the_default_policy_the_true_curves():
+    """run(tell_shapes=True), the bench's ceiling: on linear_cpa the policy, told the curves are
+    straight lines, ends with nearly the whole budget on the cheapest campaign. Only a curve
+    learner can be told, and only curves its model has."""
+    scenario = get_scenario("linear_cpa")
+    curvature, family = scenario.curve_shapes()
+    assert np.all(family == 0) and np.all(curvature >= 1e3 * scenario.total_budget)
+    hill = get_scenario("hill_scurves")
+    assert np.array_equal(hill.curve_shapes()[1], hill.hill_shape)
+    told = run(scenario, "response_curve", seed=3, tell_shapes=True)
+    timestep_budget = scenario.total_budget / scenario.timesteps
+    assert told.budgets[-3:, 0].mean() > 0.95 * timestep_budget
+    with pytest.raises(ValueError, match="cannot be told"):
+        run(scenario, "even", tell_shapes=True)
+    logarithmic = next(s for s in HOLDOUT_SCENARIOS.values() if LOGARITHMIC in s.curve_kind)
+    with pytest.raises(ValueError, match="logarithmic"):
+        logarithmic.curve_shapes()
 
 
 def test_evaluate_scores_the_even_split_below_the_oracle():

@@ -236,16 +236,23 @@ def fit_curves(
     *,
     detect_changes: bool = True,
     change_window: int = 28,
+    known_shapes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CurvePosterior:
     """Posterior of every campaign's curve from (timesteps, n) histories and weights.
 
     Weights (timesteps,) discount old rows (drift); they are divided by an estimated
     over-dispersion factor so noisy campaigns are not believed too soon, and (detect_changes)
     multiplied per campaign by the probability that a row belongs to the current regime.
+    known_shapes, each campaign's true (curvature, family), is for the bench's ceiling only:
+    the grid is then those n shapes and each campaign's posterior sits on its own.
     """
     weights = np.broadcast_to(weights.reshape(len(weights), -1), spend.shape)
     n_campaigns = spend.shape[1]
-    curvatures, families, shape_prior = shape_grid(reference_spend, n_campaigns)
+    if known_shapes is None:
+        curvatures, families, shape_prior = shape_grid(reference_spend, n_campaigns)
+    else:
+        curvatures, families = (np.asarray(part, dtype=float) for part in known_shapes)
+        shape_prior = np.full(n_campaigns, 1.0 / n_campaigns)
     curve = saturation(spend[:, :, None], curvatures, families, reference_spend)  # (T, n, K)
     with np.errstate(divide="ignore"):
         log_curve = np.log(np.maximum(curve, 1e-300))
@@ -263,12 +270,15 @@ def fit_curves(
         log_evidence = _log_evidence(
             conversions_log_curve, total_conversions, total_curve, prior_shape, prior_rate
         )
-        # Population prior over k: one EM step from a flat prior, mixed with the flat prior.
-        flat = _normalise(log_evidence + np.log(shape_prior))
-        population = (1 - FLAT_CURVATURE_SHARE) * flat.mean(
-            axis=0
-        ) + FLAT_CURVATURE_SHARE * shape_prior
-        probs = _normalise(log_evidence + np.log(population)[None, :])
+        if known_shapes is None:
+            # Population prior over k: one EM step from a flat prior, mixed with the flat prior.
+            flat = _normalise(log_evidence + np.log(shape_prior))
+            population = (1 - FLAT_CURVATURE_SHARE) * flat.mean(
+                axis=0
+            ) + FLAT_CURVATURE_SHARE * shape_prior
+            probs = _normalise(log_evidence + np.log(population)[None, :])
+        else:
+            population, probs = shape_prior, np.eye(n_campaigns)
         return CurvePosterior(
             curvatures=curvatures,
             families=families,

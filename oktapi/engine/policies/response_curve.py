@@ -66,6 +66,9 @@ class ResponseCurvePolicy(Policy):
 
     name: ClassVar[str] = "response_curve"
     uses_step: ClassVar[bool] = False
+    # Each campaign's true (curvature, family), set only by the bench's "told the shapes" ceiling
+    # (`simulate.run(..., tell_shapes=True)`): a plan never knows them.
+    known_shapes: tuple[np.ndarray, np.ndarray] | None = None
 
     params: ClassVar[dict[str, Param]] = {
         "half_life": Param(
@@ -135,6 +138,7 @@ class ResponseCurvePolicy(Policy):
             reference_spend,
             detect_changes=bool(self.params["detect_changes"]),
             change_window=math.ceil(CHANGE_WINDOW_HALF_LIVES * half_life),
+            known_shapes=self.known_shapes,
         )
         cap = _learned_cap(allocated, spend, age, half_life)
         lower, upper = self._search_bounds(

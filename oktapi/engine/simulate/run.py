@@ -63,8 +63,14 @@ def run(
     params: dict | None = None,
     step: float = 0.05,
     seed: int = 0,
+    *,
+    tell_shapes: bool = False,
 ) -> RunTrace:
-    """Simulate one plan over the scenario's horizon with the named policy."""
+    """Simulate one plan over the scenario's horizon with the named policy.
+
+    tell_shapes hands the policy every campaign's true curve shape (`Scenario.curve_shapes`),
+    leaving only the scales to learn: the bench's ceiling for a learner of curves, not a plan.
+    """
     if isinstance(scenario, str):
         scenario = get_scenario(scenario)
     state = State.create(
@@ -78,6 +84,10 @@ def run(
         seed=seed,
     )
     ai = AI(state)
+    if tell_shapes:
+        if not hasattr(ai.policy, "known_shapes"):
+            raise ValueError(f"policy {policy!r} cannot be told the curve shapes")
+        ai.policy.known_shapes = scenario.curve_shapes()
     market_rng = environment_rng(scenario, seed)
     timesteps, n = scenario.timesteps, scenario.n_campaigns
     budgets = np.zeros((timesteps, n))

@@ -110,6 +110,20 @@ class Scenario:
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()[:16]
 
+    def curve_shapes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each campaign's true curve shape as (curvature k, family) in the default policy's terms.
+
+        Family 0 is the exponential 1 - e^(-x/k), family h the Hill curve of power h; a linear
+        campaign is an exponential with k far beyond any budget. What the bench tells the
+        "told the shapes" ceiling (only the scales are then left to learn). ValueError for the
+        logarithmic family, which that model does not have.
+        """
+        if np.any(self.curve_kind == LOGARITHMIC):
+            raise ValueError(f"{self.name}: logarithmic curves have no shape in the policy's terms")
+        curvature = np.where(self.curve_kind == LINEAR, 1e6 * self.total_budget, self.half_budget)
+        family = np.where(self.curve_kind == HILL, self.hill_shape, 0.0)
+        return curvature, family
+
     def _delivered(self, budgets: np.ndarray) -> np.ndarray:
         """Spend for each delivery-noise quadrature point: (points, ..., n)."""
         wanted = np.minimum(np.asarray(budgets, dtype=np.float64), self.max_budget)
