@@ -32,7 +32,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m oktapi.bench
+	$(BIN)/python -m oktapi.bench --ceiling
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m oktapi.bench --quick
