@@ -588,10 +588,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--params must be a JSON object of policy name -> params object")
         variants = default_variants(policies, steps, params)
         if scenarios or args.ceiling:
-            # Unknown names, or curves the ceiling cannot be told: the usage error here.
-            for scenario in _resolve_scenarios(scenarios, args.holdout):
-                if args.ceiling:
-                    scenario.curve_shapes()
+            resolved = _resolve_scenarios(scenarios, args.holdout)  # unknown names: usage error
+            if args.ceiling:
+                for scenario in resolved:
+                    scenario.curve_shapes()  # curves the ceiling cannot be told: usage error too
     except ValueError as error:  # json.JSONDecodeError is a ValueError too
         parser.error(str(error))
 
