@@ -106,13 +106,6 @@ def test_the_ceiling_is_a_reference_row_not_a_policy():
     assert result.to_dict()["ceiling"]["label"] == "response_curve, told the shapes"
 
 
-def test_the_ceiling_on_curves_it_cannot_be_told_is_a_usage_error():
-    """The holdout family's logarithmic curves are outside the policy's model."""
-    completed = bench_cli("--ceiling", "--holdout", "--policies", "even")
-    assert completed.returncode == 2
-    assert "logarithmic" in completed.stderr
-
-
 def test_holdout_flag_selects_the_holdout_scenarios():
     """--holdout swaps the shipped scenarios for the randomised holdout family."""
     from oktapi.bench import _resolve_scenarios

@@ -53,6 +53,9 @@ MAX_DISPERSION = 50.0
 VARIANCE_FUNCTION_WEIGHT = 0.5
 # Change points: prior probability that a campaign's scale changes at a given timestep.
 CHANGE_HAZARD = 0.02
+# Family code of log(1 + x/k): not on the grid (it never saturates, and funded campaigns long
+# saturated; see docs/engine.md), but a shape the bench's ceiling can be told.
+LOGARITHMIC = -1.0
 
 
 def shape_grid(
@@ -76,7 +79,8 @@ def shape_grid(
 
 
 def _raw_curve(spend: np.ndarray, curvature: np.ndarray, family: np.ndarray) -> np.ndarray:
-    """Unnormalised shape: 1 - e^(-x/k) for family 0, else the Hill curve of power h."""
+    """Unnormalised shape: 1 - e^(-x/k) for family 0, the Hill curve of power h for family h > 0,
+    log(1 + x/k) for LOGARITHMIC (not on the grid; the bench's ceiling may be told it)."""
     ratio = np.maximum(spend, 0.0) / curvature
     if np.ndim(family) == 1 and np.shape(ratio)[-1:] == np.shape(family):
         # The grid itself along the last axis: each family is one contiguous block of columns.
@@ -85,6 +89,8 @@ def _raw_curve(spend: np.ndarray, curvature: np.ndarray, family: np.ndarray) -> 
             block = ratio[..., start:stop]
             if power == 0:
                 result[..., start:stop] = -np.expm1(-block)
+            elif power == LOGARITHMIC:
+                result[..., start:stop] = np.log1p(block)
             else:
                 if power == 2:
                     powered = block * block
@@ -95,7 +101,10 @@ def _raw_curve(spend: np.ndarray, curvature: np.ndarray, family: np.ndarray) -> 
                 result[..., start:stop] = powered / (1.0 + powered)
         return result
     powered = ratio ** np.maximum(family, 1.0)
-    return np.where(family > 0, powered / (1.0 + powered), -np.expm1(-ratio))
+    result = np.where(family > 0, powered / (1.0 + powered), -np.expm1(-ratio))
+    if np.any(family == LOGARITHMIC):
+        result = np.where(family == LOGARITHMIC, np.log1p(ratio), result)
+    return result
 
 
 def _family_blocks(family: np.ndarray) -> list[tuple[int, int, float]]:
@@ -111,7 +120,10 @@ def _raw_slope(spend: np.ndarray, curvature: np.ndarray, family: np.ndarray) -> 
     ratio = np.maximum(spend, 0.0) / curvature
     power = np.maximum(family, 1.0)
     hill = power * ratio ** (power - 1.0) / (1.0 + ratio**power) ** 2
-    return np.where(family > 0, hill, np.exp(-ratio)) / curvature
+    slope = np.where(family > 0, hill, np.exp(-ratio))
+    if np.any(family == LOGARITHMIC):
+        slope = np.where(family == LOGARITHMIC, 1.0 / (1.0 + ratio), slope)
+    return slope / curvature
 
 
 def saturation(

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from oktapi.engine.policies import curves
+
 LINEAR, EXPONENTIAL, HILL, LOGARITHMIC = 0, 1, 2, 3
 CURVE_NAMES = {LINEAR: "linear", EXPONENTIAL: "exponential", HILL: "hill", LOGARITHMIC: "log"}
 DELIVERY_NOISE_LOW = 0.9  # a capped campaign delivers between 90% and 100% of its cap
@@ -113,15 +115,17 @@ class Scenario:
     def curve_shapes(self) -> tuple[np.ndarray, np.ndarray]:
         """Each campaign's true curve shape as (curvature k, family) in the default policy's terms.
 
-        Family 0 is the exponential 1 - e^(-x/k), family h the Hill curve of power h; a linear
-        campaign is an exponential with k far beyond any budget. What the bench tells the
-        "told the shapes" ceiling (only the scales are then left to learn). ValueError for the
-        logarithmic family, which that model does not have.
+        Family 0 is the exponential 1 - e^(-x/k), family h the Hill curve of power h, and
+        `curves.LOGARITHMIC` log(1 + x/k); a linear campaign is an exponential with k far beyond
+        any budget. What the bench tells the "told the shapes" ceiling (only the scales are then
+        left to learn).
         """
-        if np.any(self.curve_kind == LOGARITHMIC):
-            raise ValueError(f"{self.name}: logarithmic curves have no shape in the policy's terms")
         curvature = np.where(self.curve_kind == LINEAR, 1e6 * self.total_budget, self.half_budget)
-        family = np.where(self.curve_kind == HILL, self.hill_shape, 0.0)
+        family = np.select(
+            [self.curve_kind == HILL, self.curve_kind == LOGARITHMIC],
+            [self.hill_shape, curves.LOGARITHMIC],
+            0.0,
+        )
         return curvature, family
 
     def _delivered(self, budgets: np.ndarray) -> np.ndarray:
