@@ -145,7 +145,7 @@ class CurvePosterior:
     """Posterior over (shape, A) per campaign: categorical over the grid, Gamma(A | shape)."""
 
     curvatures: np.ndarray  # (K,)
-    families: np.ndarray  # (K,) 0 = exponential, h = Hill power
+    families: np.ndarray  # (K,) 0 = exponential, h = Hill power (LOGARITHMIC if told)
     reference_spend: float
     curvature_probs: np.ndarray  # (n, K)
     scale_shape: np.ndarray  # (n, K)
