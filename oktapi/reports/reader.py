@@ -1,0 +1,526 @@
+"""One entry point: an uploaded report's bytes → normalised daily rows, or every problem in it.
+
+Pure: no database, no web framework. The caller matches campaigns and timesteps to its plan.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from oktapi.reports.formats import FORMATS, PLAIN, ReportFormat
+from oktapi.reports.formats.base import header_currency, normal_header
+from oktapi.reports.formats.meta_ads import is_conversion
+from oktapi.reports.formats.microsoft_ads import preamble_values
+from oktapi.reports.problems import Problem, ReportRejected, quoted, ranges
+from oktapi.reports.text import decode, first_cells, rows
+from oktapi.reports.values import (
+    DATE_EXAMPLE,
+    MAX_VALUE,
+    NONE_MARKS,
+    DateOrder,
+    DecimalMark,
+    decide_date_order,
+    decimal_evidence,
+    numeric_parts,
+    parse_date,
+    parse_number,
+    split_currency,
+)
+
+MAX_PREAMBLE_LINES = 20  # Microsoft Advertising writes about ten "Key: value" lines
+DELIMITERS = (",", ";", "\t")
+METRICS = ("spend", "conversions", "revenue")
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One campaign's results over one day (or one timestep of the plan, for plain files)."""
+
+    source_rows: tuple[int, ...]  # file line numbers (1-based); several when rows were summed
+    start: date | None  # first day covered; None when the file gives timesteps
+    end: date | None  # last day covered; == start for a daily row
+    timestep: int | None  # a plain file's `timestep` column
+    campaign: str  # the campaign name (or id) as written, trimmed
+    external_id: str | None  # the platform's campaign id, when the file has the column
+    spend: float
+    conversions: float
+    revenue: float
+    currency: str | None  # as the file states it (checked equal to the client's), or None
+
+    @property
+    def row(self) -> int:
+        return self.source_rows[0]
+
+
+@dataclass(frozen=True)
+class Report:
+    platform: str  # google_ads, meta_ads, tiktok_ads, microsoft_ads or plain
+    rows: tuple[ReportRow, ...]  # in file order, one per (day or timestep, campaign)
+    summed: tuple[tuple[int, ...], ...]  # file rows added up because they share day and campaign
+    currency: str | None  # the file's currency if it names one
+
+
+@dataclass
+class _Record:
+    line: int
+    cells: dict[str, str]
+
+
+def read_report(
+    content: bytes,
+    *,
+    currency: str,
+    timestep_days: int | None = None,
+    date_order: DateOrder | None = None,
+    refuse_duplicates: bool = False,
+) -> Report:
+    """Read a platform's report download (or the plain columns) as daily rows.
+
+    `currency` is the client's; `timestep_days == 1` refuses rows covering several days (for
+    longer timesteps the caller checks that start and end fall in one timestep). `date_order`
+    settles 03/04/2026-style dates when the file cannot. Raises ReportRejected listing every
+    problem; never anything else.
+    """
+    try:
+        return _Reader(currency.strip().upper(), timestep_days, date_order, refuse_duplicates).read(
+            content
+        )
+    except ReportRejected:
+        raise
+    except (RecursionError, MemoryError, ValueError, IndexError, KeyError, TypeError) as error:
+        raise ReportRejected(  # a bug, but the caller still gets a 4xx-shaped refusal
+            [(f"the file could not be read ({type(error).__name__})", ("body",))]
+        ) from error
+
+
+class _Reader:
+    def __init__(
+        self,
+        currency: str,
+        timestep_days: int | None,
+        date_order: DateOrder | None,
+        refuse_duplicates: bool,
+    ) -> None:
+        self.currency = currency
+        self.timestep_days = timestep_days
+        self.date_order = date_order
+        self.refuse_duplicates = refuse_duplicates
+        self.problems: list[Problem] = []
+
+    # --- the header -----------------------------------------------------------------------
+
+    def read(self, content: bytes) -> Report:
+        text = decode(content).replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        found = _locate_header(lines)
+        if found is None:
+            self._refuse_unknown_header(lines)
+        index, delimiter, fmt, header = found  # type: ignore[misc]
+        self.fmt, self.header = fmt, header
+        self.columns = fmt.columns(header)
+        preamble = lines[:index]
+        self._check_header(preamble)
+        records = self._records("\n".join(lines[index:]), delimiter, index + 1)
+        if not records and not self.problems:
+            raise ReportRejected([("the file has a header but no rows", ("body",))])
+        mark = self._decimal_mark(records, delimiter)
+        order = self._date_order(records)
+        parsed = [row for row in (self._row(r, mark, order) for r in records) if row is not None]
+        self._check_indicators(records)
+        report = self._combine(parsed)
+        if self.problems:
+            raise ReportRejected(self.problems)
+        return report
+
+    def _refuse_unknown_header(self, lines: list[str]) -> None:
+        first = next((line for line in lines if line.strip()), "")
+        if not first:
+            raise ReportRejected(
+                [
+                    (
+                        "the file is empty: expected a header row and one row per campaign and day",
+                        ("body",),
+                    )
+                ]
+            )
+        header = max((first_cells(first, d) for d in DELIMITERS), key=len)
+        missing = PLAIN.missing(PLAIN.columns(header))
+        shown = ", ".join(name.strip()[:40] for name in header[:30])
+        raise ReportRejected(
+            [
+                (
+                    f"missing column(s): {', '.join(missing)}; found: {shown}. The file is not a "
+                    "Google Ads, Meta, TikTok or Microsoft Advertising report Oktopus knows, nor "
+                    "the plain columns date (or timestep), campaign, spend, conversions, revenue",
+                    ("body", "header"),
+                )
+            ]
+        )
+
+    def _name(self, field: str) -> str:
+        """The file's own header for a field, as messages show it."""
+        return self.header[self.columns[field]].strip()[:40]
+
+    def _check_header(self, preamble: list[str]) -> None:
+        fmt, columns = self.fmt, self.columns
+        missing = fmt.missing(columns)
+        if missing:
+            normal = [normal_header(name) for name in self.header]
+            for name, span in fmt.period_columns.items():
+                if name in normal and "date" not in columns:
+                    header = self.header[normal.index(name)].strip()[:40]
+                    raise ReportRejected(
+                        [
+                            (
+                                f"column {header!r}: each row is a total over {span}, but "
+                                f"results are read per day; {fmt.how_to_get_days}",
+                                ("body", "header", "date"),
+                            )
+                        ]
+                    )
+            raise ReportRejected(
+                [
+                    (
+                        f"missing column(s) for a {fmt.label} report: {', '.join(missing)}; "
+                        f"found: {', '.join(name.strip()[:40] for name in self.header[:30])}",
+                        ("body", "header"),
+                    )
+                ]
+            )
+        for field in METRICS:
+            if field in columns:
+                stated = header_currency(self.header[columns[field]])
+                if stated and stated != self.currency:
+                    self.problems.append(
+                        (
+                            f"column {self._name(field)!r} is in {stated} but the client's "
+                            f"currency is {self.currency}: export the report in {self.currency} "
+                            f"or import it for a client in {stated}",
+                            ("body", "header", field),
+                        )
+                    )
+        aggregation = preamble_values(preamble).get("report aggregation", "")
+        if aggregation and aggregation.strip().lower() not in ("daily", "day"):
+            self.problems.append(
+                (
+                    f"the report's aggregation is {quoted(aggregation)}: each row is a total "
+                    f"over more than a day, but results are read per day; {fmt.how_to_get_days}",
+                    ("body", "header", "date"),
+                )
+            )
+        if self._results_need_indicator() and "indicator" not in columns:
+            self.problems.append(
+                (
+                    f"column {self._name('conversions')!r} counts whatever each campaign is "
+                    "optimised for (link clicks, reach or purchases) and the export has no "
+                    "'Result indicator' column to say which; add the Result indicator column "
+                    "to the export, or export the Purchases column instead of Results",
+                    ("body", "header", "conversions"),
+                )
+            )
+
+    def _results_need_indicator(self) -> bool:
+        """Meta's `Results` column is only conversions if its indicator says so."""
+        conversions = self.columns.get("conversions")
+        return conversions is not None and normal_header(self.header[conversions]) == "results"
+
+    # --- rows -----------------------------------------------------------------------------
+
+    def _records(self, text: str, delimiter: str, first_line: int) -> list[_Record]:
+        records = []
+        reader = rows(text, delimiter, first_line)
+        next(reader, None)  # the header itself
+        for line, cells in reader:
+            if not any(cell.strip() for cell in cells) or self._is_summary(cells):
+                continue
+            values = {
+                field: cells[index].strip() if index < len(cells) else ""
+                for field, index in self.columns.items()
+            }
+            records.append(_Record(line, values))
+        return records
+
+    def _is_summary(self, cells: list[str]) -> bool:
+        """Total rows ("Total: Campaigns", "Total of 3 results") and the copyright footer."""
+        filled = [cell.strip() for cell in cells if cell.strip()]
+        if len(filled) == 1 and filled[0].startswith(("©", "(c)", "Copyright")):
+            return True
+        index = self.columns.get("date", self.columns.get("timestep"))
+        key = cells[index].strip() if index is not None and index < len(cells) else ""
+        if key not in NONE_MARKS and not key.casefold().startswith("total"):
+            return False
+        return filled[0].casefold().startswith("total")
+
+    def _decimal_mark(self, records: list[_Record], delimiter: str) -> DecimalMark:
+        evidence: dict[str, int] = {}
+        for record in records:
+            for field in METRICS:
+                mark = decimal_evidence(record.cells.get(field, ""))
+                if mark is not None:
+                    evidence.setdefault(mark, record.line)
+        if len(evidence) > 1:
+            raise ReportRejected(
+                [
+                    *self.problems,
+                    (
+                        f"numbers are written both with '.' as decimal mark (row "
+                        f"{evidence['.']}) and with ',' (row {evidence[',']}): export the "
+                        "report again in one format",
+                        ("body", "rows", max(evidence.values())),
+                    ),
+                ]
+            )
+        if evidence:
+            return "," if "," in evidence else "."
+        return "," if delimiter == ";" else "."
+
+    def _date_order(self, records: list[_Record]) -> DateOrder | None:
+        fields = [field for field in ("date", "end") if field in self.columns]
+        if not fields or self.date_order is not None:
+            return self.date_order
+        seen: dict[str, tuple[int, str]] = {}
+        ambiguous: tuple[int, str] | None = None
+        for record in records:
+            for field in fields:
+                raw = record.cells[field]
+                parts = numeric_parts(raw)
+                if parts is None:
+                    continue
+                proven, needed = decide_date_order([parts])
+                for order in proven:
+                    seen.setdefault(order, (record.line, raw))
+                if needed and not proven and ambiguous is None:
+                    ambiguous = (record.line, raw)
+        name = self._name("date")
+        if len(seen) > 1:
+            (dmy_line, dmy), (mdy_line, mdy) = seen["dmy"], seen["mdy"]
+            self.problems.append(
+                (
+                    f"column {name!r}: dates are written day first (row {dmy_line}: "
+                    f"{quoted(dmy)}) and month first (row {mdy_line}: {quoted(mdy)}); "
+                    "export the report again with one date format",
+                    ("body", "header", "date"),
+                )
+            )
+            return None
+        if seen:
+            return next(iter(seen))  # type: ignore[return-value]
+        if ambiguous is not None:
+            line, raw = ambiguous
+            self.problems.append(
+                (
+                    f"column {name!r}: dates like {quoted(raw)} (row {line}) can be read day "
+                    "first or month first, and no date in the file has a day above 12 to tell "
+                    "which; export the report with dates as YYYY-MM-DD (or tell the import the "
+                    "order: date_order=dmy or date_order=mdy)",
+                    ("body", "header", "date"),
+                )
+            )
+        return None
+
+    def _row(self, record: _Record, mark: DecimalMark, order: DateOrder | None) -> ReportRow | None:
+        cells, line = record.cells, record.line
+        before = len(self.problems)
+
+        def problem(field: str, message: str) -> None:
+            self.problems.append((f"row {line}: {message}", ("body", "rows", line, field)))
+
+        timestep = start = end = None
+        if "timestep" in self.columns and "date" not in self.columns:
+            raw = cells["timestep"]
+            if re.fullmatch(r"\d{1,9}", raw):
+                timestep = int(raw)
+            else:
+                problem("timestep", f"timestep {quoted(raw)} is not a whole number >= 0")
+        else:
+            start = self._day(cells["date"], "date", order, problem)
+            end = self._day(cells["end"], "end", order, problem) if "end" in self.columns else start
+            if start and end:
+                self._check_span(start, end, problem)
+
+        campaign = cells.get("campaign", "")
+        external_id = cells.get("external_id") or None
+        if not campaign and not external_id:
+            problem("campaign", f"{self._name('campaign')} is empty")
+
+        row_currency = cells.get("currency", "").upper() or None
+        if row_currency and row_currency != self.currency:
+            problem(
+                "currency",
+                f"{self._name('currency')} is {quoted(row_currency)} but the client's currency "
+                f"is {self.currency}: export the report in {self.currency}",
+            )
+        numbers = {field: self._number(cells, field, mark, problem) for field in METRICS}
+        if len(self.problems) > before:
+            return None
+        return ReportRow(
+            source_rows=(line,),
+            start=start,
+            end=end,
+            timestep=timestep,
+            campaign=campaign or external_id or "",
+            external_id=external_id,
+            spend=numbers["spend"] or 0.0,
+            conversions=numbers["conversions"] or 0.0,
+            revenue=numbers["revenue"] or 0.0,
+            currency=row_currency or header_currency(self.header[self.columns["spend"]]),
+        )
+
+    def _day(
+        self,
+        raw: str,
+        field: str,
+        order: DateOrder | None,
+        problem: Callable[[str, str], None],
+    ) -> date | None:
+        day = parse_date(raw, order)
+        if day is None and not (order is None and numeric_parts(raw) and self._undecided()):
+            problem(field, f"{self._name(field)} {quoted(raw)} is not a date like {DATE_EXAMPLE}")
+        return day
+
+    def _undecided(self) -> bool:
+        """The file's date order is already refused as a whole; no need to blame each row."""
+        return any(loc == ("body", "header", "date") for _, loc in self.problems)
+
+    def _check_span(self, start: date, end: date, problem: Callable[[str, str], None]) -> None:
+        if end < start:
+            problem("end", f"{self._name('end')} {end} is before {self._name('date')} {start}")
+        elif end != start and self.timestep_days == 1:
+            days = (end - start).days + 1
+            problem(
+                "end",
+                f"the row covers {days} days ({start} to {end}) but the plan's timesteps are "
+                f"one day: {self.fmt.how_to_get_days}",
+            )
+
+    def _number(
+        self, cells: dict[str, str], field: str, mark: DecimalMark, problem: Callable
+    ) -> float | None:
+        if field not in self.columns:
+            return 0.0
+        raw = cells[field]
+        name = self._name(field)
+        if raw in NONE_MARKS:
+            if self.fmt.blank_is_zero or field == "revenue":
+                return 0.0
+            problem(field, f"{name} is empty: write 0 if there was none")
+            return None
+        value = parse_number(raw, mark)
+        if value is None:
+            problem(field, f"{name} {quoted(raw)} is not a number >= 0")
+            return None
+        if value > MAX_VALUE:
+            problem(field, f"{name} {quoted(raw)} is too large")
+            return None
+        _, stated = split_currency(raw)
+        if stated and stated != self.currency and field != "conversions":
+            problem(
+                field,
+                f"{name} {quoted(raw)} is in {stated} but the client's currency is "
+                f"{self.currency}: export the report in {self.currency}",
+            )
+            return None
+        return value
+
+    def _check_indicators(self, records: list[_Record]) -> None:
+        """Meta's Results must all count one kind of conversion to be added up as conversions."""
+        if "indicator" not in self.columns or not self._results_need_indicator():
+            return
+        name = self._name("indicator")
+        kinds: dict[str, list[int]] = {}
+        for record in records:
+            indicator = record.cells["indicator"]
+            results = record.cells.get("conversions", "")
+            if not indicator:
+                if results not in NONE_MARKS and parse_number(results, ".") != 0:
+                    self.problems.append(
+                        (
+                            f"row {record.line}: Results {quoted(results)} has no {name}, so "
+                            "it is unknown what was counted",
+                            ("body", "rows", record.line, "indicator"),
+                        )
+                    )
+                continue
+            if not is_conversion(indicator):
+                self.problems.append(
+                    (
+                        f"row {record.line}: {name} {quoted(indicator)} is not a conversion or "
+                        "purchase, so its Results cannot be read as conversions; choose a "
+                        "purchase or conversion result in Ads Manager, or export the Purchases "
+                        "column",
+                        ("body", "rows", record.line, "indicator"),
+                    )
+                )
+            kinds.setdefault(indicator.casefold(), []).append(record.line)
+        if len(kinds) > 1:
+            listed = "; ".join(
+                f"{quoted(kind, 60)} in row(s) {ranges(lines)}" for kind, lines in kinds.items()
+            )
+            first_other = min(lines[0] for lines in list(kinds.values())[1:])
+            self.problems.append(
+                (
+                    f"column {name!r} mixes result types ({listed}): Results of different types "
+                    "cannot be added up; export one result type per file",
+                    ("body", "rows", first_other, "indicator"),
+                )
+            )
+
+    # --- one row per day and campaign -----------------------------------------------------
+
+    def _combine(self, parsed: list[ReportRow]) -> Report:
+        """Rows of the same day and campaign add up (platform breakdowns split a campaign's day)."""
+        combined: dict[tuple, ReportRow] = {}
+        for row in parsed:
+            campaign_key = (
+                ("id", row.external_id) if row.external_id else ("name", row.campaign.casefold())
+            )
+            key = (row.timestep, row.start, row.end, campaign_key)
+            seen = combined.get(key)
+            if seen is None:
+                combined[key] = row
+                continue
+            if self.refuse_duplicates:
+                self.problems.append(
+                    (
+                        f"row {row.row}: campaign {quoted(row.campaign)} on "
+                        f"{row.start or f'timestep {row.timestep}'} is already in row {seen.row}",
+                        ("body", "rows", row.row, "campaign"),
+                    )
+                )
+                continue
+            combined[key] = ReportRow(
+                source_rows=(*seen.source_rows, row.row),
+                start=seen.start,
+                end=seen.end,
+                timestep=seen.timestep,
+                campaign=seen.campaign,
+                external_id=seen.external_id,
+                spend=seen.spend + row.spend,
+                conversions=seen.conversions + row.conversions,
+                revenue=seen.revenue + row.revenue,
+                currency=seen.currency,
+            )
+        rows_out = tuple(combined.values())
+        file_currency = next((row.currency for row in rows_out if row.currency), None)
+        return Report(
+            platform=self.fmt.name,
+            rows=rows_out,
+            summed=tuple(row.source_rows for row in rows_out if len(row.source_rows) > 1),
+            currency=file_currency,
+        )
+
+
+def _locate_header(lines: list[str]) -> tuple[int, str, ReportFormat, list[str]] | None:
+    """The header line, its delimiter and format; exports put titles and key: value lines above."""
+    for index, line in enumerate(lines[:MAX_PREAMBLE_LINES]):
+        if not line.strip():
+            continue
+        for delimiter in DELIMITERS:
+            cells = first_cells(line, delimiter)
+            if len(cells) < 2:
+                continue
+            for fmt in FORMATS:
+                if fmt.looks_like_header(cells, lines[:index]):
+                    return index, delimiter, fmt, cells
+    return None
