@@ -18,7 +18,15 @@ _CODE = re.compile(r"^([A-Za-z]{3})\s*(?=[\d.,])|(?<=[\d.,])\s*([A-Za-z]{3})$")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
 _GROUPING = "'\u2019 \u00a0\u202f"  # 1'234.56 (Swiss), 1 234,56 (French) besides the other mark
 _SCIENTIFIC = re.compile(r"^\d+(\.\d+)?[eE][+-]?\d+$")
-NONE_MARKS = ("", "--", "-", "\u2014", "\u2013", "n/a", "N/A")  # how exports write "nothing that day"
+NONE_MARKS = (
+    "",
+    "--",
+    "-",
+    "\u2014",
+    "\u2013",
+    "n/a",
+    "N/A",
+)  # how exports write "nothing that day"
 
 
 def split_currency(text: str) -> tuple[str, str | None]:
