@@ -61,6 +61,7 @@ def _reads_or_refuses(content: bytes) -> None:
         assert rejected.detail and all(isinstance(e["msg"], str) for e in rejected.detail)
         for entry in rejected.detail:
             entry["msg"].encode("utf-8")  # the answer can be sent as JSON
+            assert "could not be read (" not in entry["msg"]  # the reader's own bug net
     else:
         assert isinstance(report, Report) and report.rows
 
