@@ -11,11 +11,19 @@ Platform = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
     AfterValidator(printable),
 ]
+# The ad platform's own id for the campaign (Google Ads "Campaign ID", Meta's, ...), so a report
+# download matches the campaign by it; unique per client when set.
+ExternalId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(printable),
+]
 
 
 class CampaignCreate(Body):
     name: Name
     platform: Platform | None = None
+    external_id: ExternalId | None = None
     min_budget: Money = 0.0
     max_budget: Money | None = None
 
@@ -27,12 +35,13 @@ class CampaignCreate(Body):
 
 
 class CampaignUpdate(PartialBody):
-    """Partial update; `max_budget: null` removes the cap and `platform: null` clears it."""
+    """Partial update; `max_budget: null` removes the cap, `platform`/`external_id: null` clear."""
 
-    NULLABLE: ClassVar[frozenset[str]] = frozenset({"platform", "max_budget"})
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"platform", "external_id", "max_budget"})
 
     name: Name | None = None
     platform: Platform | None = None
+    external_id: ExternalId | None = None
     min_budget: Money | None = None
     max_budget: Money | None = None
 
@@ -51,5 +60,6 @@ class CampaignPublic(PublicDocument, Timestamps):
     client_id: str
     name: str
     platform: str | None
+    external_id: str | None = None
     min_budget: float
     max_budget: float | None

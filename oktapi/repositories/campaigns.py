@@ -18,6 +18,10 @@ def _duplicate_name(name: str) -> Conflict:
     return Conflict(f"A campaign named {name!r} already exists for this client")
 
 
+def _duplicate_external_id(external_id: str) -> Conflict:
+    return Conflict(f"A campaign with external_id {external_id!r} already exists for this client")
+
+
 class CampaignRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -68,6 +72,7 @@ class CampaignRepository:
         platform: str | None,
         min_budget: float,
         max_budget: float | None,
+        external_id: str | None = None,
     ) -> dict[str, Any]:
         """Insert a campaign; the caller has already checked that it may see `client_id`."""
         now = utc_now()
@@ -76,6 +81,7 @@ class CampaignRepository:
             "client_id": client_id,
             "name": name,
             "platform": platform,
+            "external_id": external_id,
             "min_budget": float(min_budget),
             "max_budget": None if max_budget is None else float(max_budget),
             "created_at": now,
@@ -84,8 +90,19 @@ class CampaignRepository:
         try:
             self._campaigns.insert_one(campaign)
         except DuplicateKeyError:
-            raise _duplicate_name(name) from None
+            raise self._duplicate(client_id, campaign["_id"], external_id, name) from None
         return campaign
+
+    def _duplicate(
+        self, client_id: str, campaign_id: str, external_id: str | None, name: str
+    ) -> Conflict:
+        """Which unique rule a write broke: the name, or the platform's campaign id."""
+        if external_id is not None and self._campaigns.find_one(
+            {"client_id": client_id, "external_id": external_id, "_id": {"$ne": campaign_id}},
+            projection={"_id": True},
+        ):
+            return _duplicate_external_id(external_id)
+        return _duplicate_name(name)
 
     def update(
         self, principal: Principal, campaign_id: str, changes: dict[str, Any]
@@ -99,7 +116,12 @@ class CampaignRepository:
                 scoped(principal, {"_id": campaign_id}), {"$set": changes}
             )
         except DuplicateKeyError:
-            raise _duplicate_name(changes.get("name", campaign["name"])) from None
+            raise self._duplicate(
+                campaign["client_id"],
+                campaign_id,
+                changes.get("external_id"),
+                changes.get("name", campaign["name"]),
+            ) from None
         if result.matched_count == 0:
             raise NotFound("Campaign")
         return {**campaign, **changes}

@@ -6,7 +6,14 @@ from pymongo.database import Database
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     "users": [([("username", ASCENDING)], {"unique": True})],
     "clients": [([("name", ASCENDING)], {})],
-    "campaigns": [([("client_id", ASCENDING), ("name", ASCENDING)], {"unique": True})],
+    "campaigns": [
+        ([("client_id", ASCENDING), ("name", ASCENDING)], {"unique": True}),
+        # a platform's campaign id names one campaign per client; campaigns without one are left out
+        (
+            [("client_id", ASCENDING), ("external_id", ASCENDING)],
+            {"unique": True, "partialFilterExpression": {"external_id": {"$type": "string"}}},
+        ),
+    ],
     "plans": [
         ([("client_id", ASCENDING), ("created_at", ASCENDING)], {}),
         # campaign DELETE asks whether an active plan uses the campaign

@@ -20,6 +20,7 @@ def create_campaign(
         client_id=client["_id"],
         name=body.name,
         platform=body.platform,
+        external_id=body.external_id,
         min_budget=body.min_budget,
         max_budget=body.max_budget,
     )

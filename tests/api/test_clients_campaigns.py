@@ -191,6 +191,40 @@ def test_patch_keeps_min_below_max_counting_stored_values(
     assert client.get(f"/campaigns/{campaign_id}", headers=admin_headers).json()["max_budget"] == 2
 
 
+def test_a_platforms_campaign_id_is_kept_and_unique_within_a_client(
+    client: TestClient, db, admin_headers
+) -> None:
+    first = api_create_client(client, admin_headers, name="First")
+    second = api_create_client(client, admin_headers, name="Second")
+
+    def create(client_id: str, body: dict) -> object:
+        return client.post(f"/clients/{client_id}/campaigns", json=body, headers=admin_headers)
+
+    brand = create(first, {"name": "Brand", "external_id": " 17701234501 "})
+    assert brand.status_code == 201 and brand.json()["external_id"] == "17701234501"
+    brand_id = brand.json()["id"]
+    assert client.get(f"/campaigns/{brand_id}", headers=admin_headers).json()["external_id"] == (
+        "17701234501"
+    )
+    before = snapshot(db)
+    taken = create(first, {"name": "Other", "external_id": "17701234501"})
+    assert taken.status_code == 409 and "external_id '17701234501'" in taken.json()["detail"]
+    assert snapshot(db) == before
+    assert create(second, {"name": "Brand", "external_id": "17701234501"}).status_code == 201
+    plain_ids = [create(first, {"name": f"No id {i}"}).json() for i in range(2)]
+    assert [c["external_id"] for c in plain_ids] == [None, None]
+
+    def patch(campaign_id: str, body: dict) -> object:
+        return client.patch(f"/campaigns/{campaign_id}", json=body, headers=admin_headers)
+
+    clash = patch(plain_ids[0]["id"], {"external_id": "17701234501"})
+    assert clash.status_code == 409 and "external_id" in clash.json()["detail"]
+    assert patch(plain_ids[0]["id"], {"external_id": "555"}).json()["external_id"] == "555"
+    assert patch(brand_id, {"external_id": None}).json()["external_id"] is None
+    assert patch(plain_ids[1]["id"], {"external_id": "17701234501"}).status_code == 200
+    assert patch(plain_ids[1]["id"], {"external_id": ""}).status_code == 422
+
+
 def test_delete_campaign_unless_an_active_plan_uses_it(client: TestClient, db, admin_headers):
     client_id = api_create_client(client, admin_headers)
     busy = api_create_campaign(client, admin_headers, client_id, "busy")
