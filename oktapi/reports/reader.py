@@ -31,6 +31,7 @@ from oktapi.reports.values import (
 MAX_PREAMBLE_LINES = 20  # Microsoft Advertising writes about ten "Key: value" lines
 DELIMITERS = (",", ";", "\t")
 METRICS = ("spend", "conversions", "revenue")
+_PREAMBLE_DATE = re.compile(r"(?<![\d/.-])\d{1,2}/\d{1,2}/\d{4}(?![\d/])")
 
 
 @dataclass(frozen=True)
@@ -119,13 +120,15 @@ class _Reader:
         index, delimiter, fmt, header = found  # type: ignore[misc]
         self.fmt, self.header = fmt, header
         self.columns = fmt.columns(header)
+        if "end" in self.columns and normal_header(header[self.columns["date"]]) == "day":
+            del self.columns["end"]  # broken down by day: Reporting ends is the range's end
         preamble = lines[:index]
         self._check_header(preamble)
         records = self._records("\n".join(lines[index:]), delimiter, index + 1)
         if not records and not self.problems:
             raise ReportRejected([("the file has a header but no rows", ("body",))])
         mark = self._decimal_mark(records, delimiter)
-        order = self._date_order(records)
+        order = self._date_order(records, preamble)
         parsed = [row for row in (self._row(r, mark, order) for r in records) if row is not None]
         self._check_indicators(records)
         report = self._combine(parsed)
@@ -179,16 +182,17 @@ class _Reader:
                             )
                         ]
                     )
+            found = ", ".join(name.strip()[:40] for name in self.header[:30])
+            read_as = "" if fmt is PLAIN else f" (read as a {fmt.label} report)"
             raise ReportRejected(
                 [
                     (
-                        f"missing column(s) for a {fmt.label} report: {', '.join(missing)}; "
-                        f"found: {', '.join(name.strip()[:40] for name in self.header[:30])}",
+                        f"missing column(s): {', '.join(missing)}; found: {found}{read_as}",
                         ("body", "header"),
                     )
                 ]
             )
-        for field in METRICS:
+        for field in ("spend", "revenue"):
             if field in columns:
                 stated = header_currency(self.header[columns[field]])
                 if stated and stated != self.currency:
@@ -275,23 +279,29 @@ class _Reader:
             return "," if "," in evidence else "."
         return "," if delimiter == ";" else "."
 
-    def _date_order(self, records: list[_Record]) -> DateOrder | None:
+    def _date_order(self, records: list[_Record], preamble: list[str]) -> DateOrder | None:
+        """Day or month first, as the file proves it (a day above 12 in a row or the preamble)."""
         fields = [field for field in ("date", "end") if field in self.columns]
         if not fields or self.date_order is not None:
             return self.date_order
+        # "Report Time: 11/25/2026 - 12/1/2026" above Microsoft's header writes dates the same way
+        cells = [
+            (line, match.group())
+            for line, text in enumerate(preamble, start=1)
+            for match in _PREAMBLE_DATE.finditer(text)
+        ]
+        cells += [(record.line, record.cells[field]) for record in records for field in fields]
         seen: dict[str, tuple[int, str]] = {}
         ambiguous: tuple[int, str] | None = None
-        for record in records:
-            for field in fields:
-                raw = record.cells[field]
-                parts = numeric_parts(raw)
-                if parts is None:
-                    continue
-                proven, needed = decide_date_order([parts])
-                for order in proven:
-                    seen.setdefault(order, (record.line, raw))
-                if needed and not proven and ambiguous is None:
-                    ambiguous = (record.line, raw)
+        for line, raw in cells:
+            parts = numeric_parts(raw)
+            if parts is None:
+                continue
+            proven, needed = decide_date_order([parts])
+            for order in proven:
+                seen.setdefault(order, (line, raw))
+            if needed and not proven and ambiguous is None and line > len(preamble):
+                ambiguous = (line, raw)
         name = self._name("date")
         if len(seen) > 1:
             (dmy_line, dmy), (mdy_line, mdy) = seen["dmy"], seen["mdy"]
@@ -327,7 +337,7 @@ class _Reader:
             self.problems.append((f"row {line}: {message}", ("body", "rows", line, field)))
 
         timestep = start = end = None
-        if "timestep" in self.columns and "date" not in self.columns:
+        if "timestep" in self.columns:
             raw = cells["timestep"]
             if re.fullmatch(r"\d{1,9}", raw):
                 timestep = int(raw)

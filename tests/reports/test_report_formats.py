@@ -105,6 +105,27 @@ def test_microsoft_advertising_preamble_dates_and_copyright_footer() -> None:
     ]
 
 
+def test_microsofts_report_time_line_settles_the_date_order() -> None:
+    text = (FIXTURES / "microsoft_ads_ambiguous_dates.csv").read_bytes()
+    text = text.replace(b"Report Time: 12/1/2026", b"Report Time: 11/25/2026 - 12/1/2026")
+    report = read_report(text, currency="EUR", timestep_days=1)
+    assert [r.start for r in report.rows] == [DEC1, DEC1]
+
+
+def test_meta_broken_down_by_day_and_purchases_without_results() -> None:
+    text = (
+        "Reporting starts,Reporting ends,Day,Campaign name,Amount spent (EUR),Purchases,"
+        "Website purchases conversion value\n"
+        "2026-12-01,2026-12-07,2026-12-01,A,10.00,2,40.00\n"
+        "2026-12-01,2026-12-07,2026-12-02,A,11.00,,\n"
+    )
+    report = read_report(text.encode(), currency="EUR", timestep_days=1)
+    assert [(r.start, r.end, r.conversions, r.revenue) for r in report.rows] == [
+        (DEC1, DEC1, 2.0, 40.0),
+        (DEC2, DEC2, 0.0, 0.0),
+    ]
+
+
 def test_an_ambiguous_date_order_can_be_told() -> None:
     report = _read("microsoft_ads_ambiguous_dates.csv", date_order="mdy")
     assert [r.start for r in report.rows] == [DEC1, DEC1]

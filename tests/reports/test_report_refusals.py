@@ -99,6 +99,13 @@ def test_a_file_mixing_day_first_and_month_first_dates() -> None:
     assert "day first (row 2" in msg and "month first (row 3" in msg
 
 
+def test_missing_columns_of_a_recognised_platform() -> None:
+    [(msg, loc)] = _problems("Reporting starts,Campaign name,Amount spent (EUR)\n2026-12-01,A,1\n")
+    assert loc == ["body", "header"]
+    assert msg.startswith("missing column(s): results; found: Reporting starts")
+    assert "(read as a Meta Ads Manager report)" in msg
+
+
 def test_weekly_rows_are_refused_with_the_way_to_get_days() -> None:
     [(msg, loc)] = _problems(_fixture("google_ads_weekly.csv"))
     assert loc == ["body", "header", "date"]
@@ -164,7 +171,7 @@ def test_a_plain_file_with_an_empty_spend() -> None:
         ("timestep,campaign,spend,conversions\n", "has a header but no rows"),
         (
             "timestep,campaign,spend\n0,A,1\n",
-            "missing column(s) for a plain CSV report: conversions",
+            "missing column(s): conversions; found",
         ),
         ("campaign,spend,conversions\nA,1,1\n", "timestep (or date)"),
         ("hello,world\n1,2\n", "missing column(s): timestep (or date), campaign, spend"),
