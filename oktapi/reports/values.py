@@ -32,6 +32,8 @@ NONE_MARKS = (
 def split_currency(text: str) -> tuple[str, str | None]:
     """'€1.234,50' → ('1.234,50', 'EUR'); 'USD 12.00' → ('12.00', 'USD'); symbols like $ → None."""
     text = text.strip()
+    if text[:1].isdigit() and text[-1:].isdigit():
+        return text, None  # no symbol or code around it: the usual cell
     currency = None
     match = _CODE.search(text)
     if match:
@@ -72,21 +74,28 @@ def decide_decimal_mark(cells: Iterable[str], delimiter: str) -> DecimalMark | N
     return "," if delimiter == ";" else "."
 
 
+def _number_pattern(mark: DecimalMark) -> re.Pattern[str]:
+    group = re.escape(("," if mark == "." else ".") + _GROUPING)
+    return re.compile(r"^(\d{1,3}(?:[" + group + r"]\d{3})+|\d+)?(" + re.escape(mark) + r"\d*)?$")
+
+
+_NUMBER_PATTERNS = {mark: _number_pattern(mark) for mark in (".", ",")}
+_PLAIN_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def parse_number(text: str, mark: DecimalMark) -> float | None:
     """A number >= 0 written with `mark` as decimal separator and the other as grouping."""
+    if mark == "." and _PLAIN_NUMBER.match(text):
+        return float(text)  # the common case, kept fast for files of many thousand rows
     text, _ = split_currency(text)
-    group = "," if mark == "." else "."
     if mark == "." and _SCIENTIFIC.match(text):
         value = float(text)
         return value if math.isfinite(value) else None
-    pattern = (
-        r"^(\d{1,3}(?:[" + re.escape(group + _GROUPING) + r"]\d{3})+|\d+)?"
-        r"(" + re.escape(mark) + r"\d*)?$"
-    )
-    match = re.match(pattern, text)
-    if not match or not re.search(r"\d", text):
+    match = _NUMBER_PATTERNS[mark].match(text)
+    if not match or not any(char.isdigit() for char in text):
         return None
-    whole = re.sub(r"\D", "", match.group(1) or "0")
+    whole = _NOT_DIGIT.sub("", match.group(1) or "0")
     fraction = (match.group(2) or "")[1:]
     value = float(f"{whole}.{fraction or '0'}")
     return value if math.isfinite(value) else None
