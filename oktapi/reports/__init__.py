@@ -3,6 +3,7 @@
 Pure parsing: no database and no web framework. `read_report` is the one entry point.
 """
 
+from oktapi.reports.matching import MatchedRows, match_rows
 from oktapi.reports.problems import ReportRejected
 from oktapi.reports.reader import Report, ReportRow, read_report
 from oktapi.reports.text import MAX_CELL_CHARS, MAX_DATA_ROWS
@@ -12,8 +13,10 @@ __all__ = [
     "MAX_CELL_CHARS",
     "MAX_DATA_ROWS",
     "DateOrder",
+    "MatchedRows",
     "Report",
     "ReportRejected",
     "ReportRow",
+    "match_rows",
     "read_report",
 ]
