@@ -108,6 +108,7 @@ class _Reader:
         self.date_order = date_order
         self.refuse_duplicates = refuse_duplicates
         self.problems: list[Problem] = []
+        self.order_refused = False  # the file's dates are day/month ambiguous or inconsistent
 
     # --- the header -----------------------------------------------------------------------
 
@@ -282,7 +283,7 @@ class _Reader:
     def _date_order(self, records: list[_Record], preamble: list[str]) -> DateOrder | None:
         """Day or month first, as the file proves it (a day above 12 in a row or the preamble)."""
         fields = [field for field in ("date", "end") if field in self.columns]
-        if not fields or self.date_order is not None:
+        if not fields or "timestep" in self.columns or self.date_order is not None:
             return self.date_order
         # "Report Time: 11/25/2026 - 12/1/2026" above Microsoft's header writes dates the same way
         cells = [
@@ -303,6 +304,7 @@ class _Reader:
             if needed and not proven and ambiguous is None and line > len(preamble):
                 ambiguous = (line, raw)
         name = self._name("date")
+        self.order_refused = len(seen) > 1 or (not seen and ambiguous is not None)
         if len(seen) > 1:
             (dmy_line, dmy), (mdy_line, mdy) = seen["dmy"], seen["mdy"]
             self.problems.append(
@@ -385,13 +387,11 @@ class _Reader:
         problem: Callable[[str, str], None],
     ) -> date | None:
         day = parse_date(raw, order)
-        if day is None and not (order is None and numeric_parts(raw) and self._undecided()):
+        # a numeric date left unread because the file's order is refused as a whole is not
+        # blamed again on each row
+        if day is None and not (order is None and self.order_refused and numeric_parts(raw)):
             problem(field, f"{self._name(field)} {quoted(raw)} is not a date like {DATE_EXAMPLE}")
         return day
-
-    def _undecided(self) -> bool:
-        """The file's date order is already refused as a whole; no need to blame each row."""
-        return any(loc == ("body", "header", "date") for _, loc in self.problems)
 
     def _check_span(self, start: date, end: date, problem: Callable[[str, str], None]) -> None:
         if end < start:
