@@ -3,9 +3,9 @@
 Pure parsing: no database and no web framework. `read_report` is the one entry point.
 """
 
-from oktapi.reports.matching import MatchedRows, match_rows
+from oktapi.reports.matching import MatchedRows, match_rows, read_and_match
 from oktapi.reports.problems import ReportRejected
-from oktapi.reports.reader import Report, ReportRow, read_report
+from oktapi.reports.reader import Report, ReportRow, read_report, read_report_with_problems
 from oktapi.reports.text import MAX_CELL_CHARS, MAX_DATA_ROWS
 from oktapi.reports.values import DateOrder
 
@@ -18,5 +18,7 @@ __all__ = [
     "ReportRejected",
     "ReportRow",
     "match_rows",
+    "read_and_match",
     "read_report",
+    "read_report_with_problems",
 ]

@@ -6,7 +6,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from oktapi.reports.problems import Problem, ReportRejected, quoted, ranges
-from oktapi.reports.reader import ReportRow
+from oktapi.reports.reader import Report, ReportRow, read_report_with_problems
+from oktapi.reports.values import DateOrder
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,38 @@ def match_rows(
     if problems:
         raise ReportRejected(sorted(problems, key=lambda problem: problem[1][2]))
     return MatchedRows(rows=list(combined.values()), unknown=list(unknown))
+
+
+def read_and_match(
+    content: bytes,
+    *,
+    currency: str,
+    campaigns: Iterable[Mapping[str, Any]],
+    timestep_days: int | None = None,
+    date_order: DateOrder | None = None,
+    refuse_duplicates: bool = False,
+    ignore_unknown: bool = False,
+    scope: str = "this plan's campaigns",
+) -> tuple[Report, MatchedRows]:
+    """read_report then match_rows, refusing with the problems of both in one list."""
+    report, problems = read_report_with_problems(
+        content,
+        currency=currency,
+        timestep_days=timestep_days,
+        date_order=date_order,
+        refuse_duplicates=refuse_duplicates,
+    )
+    try:
+        matched = match_rows(report.rows, campaigns, ignore_unknown=ignore_unknown, scope=scope)
+    except ReportRejected as rejected:
+        problems = problems + rejected.problems
+    if problems:
+        raise ReportRejected(sorted(problems, key=_file_order))
+    return report, matched
+
+
+def _file_order(problem: Problem) -> tuple[int, int]:
+    """Problems of the whole file (header, columns) first, then by row."""
+    loc = problem[1]
+    row = loc[2] if len(loc) > 2 and loc[1] == "rows" and isinstance(loc[2], int) else None
+    return (0, 0) if row is None else (1, row)

@@ -83,10 +83,32 @@ def read_report(
     settles 03/04/2026-style dates when the file cannot. Raises ReportRejected listing every
     problem; never anything else.
     """
+    report, problems = read_report_with_problems(
+        content,
+        currency=currency,
+        timestep_days=timestep_days,
+        date_order=date_order,
+        refuse_duplicates=refuse_duplicates,
+    )
+    if problems:
+        raise ReportRejected(problems)
+    return report
+
+
+def read_report_with_problems(
+    content: bytes,
+    *,
+    currency: str,
+    timestep_days: int | None = None,
+    date_order: DateOrder | None = None,
+    refuse_duplicates: bool = False,
+) -> tuple[Report, list[Problem]]:
+    """The rows that read, and the problems of those that did not (so a caller checking more,
+    such as campaign matching, can list everything at once). Raises ReportRejected only when
+    nothing can be read: undecodable bytes, no header, a broken CSV line, too many rows."""
+    reader = _Reader(currency.strip().upper(), timestep_days, date_order, refuse_duplicates)
     try:
-        return _Reader(currency.strip().upper(), timestep_days, date_order, refuse_duplicates).read(
-            content
-        )
+        return reader.read(content), reader.problems
     except ReportRejected:
         raise
     except (RecursionError, MemoryError, ValueError, IndexError, KeyError, TypeError) as error:
@@ -132,10 +154,7 @@ class _Reader:
         order = self._date_order(records, preamble)
         parsed = [row for row in (self._row(r, mark, order) for r in records) if row is not None]
         self._check_indicators(records)
-        report = self._combine(parsed)
-        if self.problems:
-            raise ReportRejected(self.problems)
-        return report
+        return self._combine(parsed)
 
     def _refuse_unknown_header(self, lines: list[str]) -> None:
         first = next((line for line in lines if line.strip()), "")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from oktapi.reports import ReportRejected, match_rows, read_report
+from oktapi.reports import ReportRejected, match_rows, read_and_match, read_report
 
 CAMPAIGNS = [
     {"_id": "c-brand", "name": "Brand Search", "external_id": "17701234501"},
@@ -63,3 +63,27 @@ def test_unknown_campaigns_can_be_ignored_and_are_listed() -> None:
     matched = match_rows(rows, CAMPAIGNS, ignore_unknown=True)
     assert [campaign_id for campaign_id, _ in matched.rows] == ["c-brand"]
     assert matched.unknown == ["Nobody"]
+
+
+def test_reading_and_matching_list_every_problem_in_file_order() -> None:
+    text = (
+        "Day,Campaign,Currency code,Cost,Conversions\n"
+        "2026-12-01,Nobody,EUR,1.00,0\n"  # row 2: unknown campaign (found when matching)
+        "2026-12-01,Brand Search,EUR,lots,0\n"  # row 3: not a number (found when reading)
+        "2026-12-02,Generic Search,USD,1.00,0\n"  # row 4: another currency
+    )
+    with pytest.raises(ReportRejected) as caught:
+        read_and_match(text.encode(), currency="EUR", campaigns=CAMPAIGNS, timestep_days=1)
+    assert [e["loc"] for e in caught.value.detail] == [
+        ["body", "rows", 2, "campaign"],
+        ["body", "rows", 3, "spend"],
+        ["body", "rows", 4, "currency"],
+    ]
+    report, matched = read_and_match(
+        text.replace("lots", "2.00").replace("USD", "EUR").encode(),
+        currency="EUR",
+        campaigns=CAMPAIGNS,
+        ignore_unknown=True,
+    )
+    assert report.platform == "google_ads" and matched.unknown == ["Nobody"]
+    assert [campaign_id for campaign_id, _ in matched.rows] == ["c-brand", "c-generic"]
