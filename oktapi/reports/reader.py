@@ -31,6 +31,7 @@ from oktapi.reports.values import (
 MAX_PREAMBLE_LINES = 20  # Microsoft Advertising writes about ten "Key: value" lines
 DELIMITERS = (",", ";", "\t")
 METRICS = ("spend", "conversions", "revenue")
+_MANGLED_ID = re.compile(r"^\d(?:[.,]\d+)?[eE]\+?\d+$")
 _PREAMBLE_DATE = re.compile(r"(?<![\d/.-])\d{1,2}/\d{1,2}/\d{4}(?![\d/])")
 
 
@@ -371,7 +372,7 @@ class _Reader:
                 self._check_span(start, end, problem)
 
         campaign = cells.get("campaign", "")
-        external_id = cells.get("external_id") or None
+        external_id = _external_id(cells.get("external_id", ""))
         if not campaign and not external_id:
             problem("campaign", f"{self._name('campaign')} is empty")
 
@@ -538,6 +539,17 @@ class _Reader:
             summed=tuple(row.source_rows for row in rows_out if len(row.source_rows) > 1),
             currency=file_currency,
         )
+
+
+def _external_id(raw: str) -> str | None:
+    """The platform's campaign id, unless missing ("--") or mangled by a spreadsheet.
+
+    Excel shows Meta's 18-digit ids as 1.20210E+17, which several campaigns then share; such an
+    id is dropped so the row matches by name instead of being added to another campaign's.
+    """
+    if raw in NONE_MARKS or _MANGLED_ID.match(raw):
+        return None
+    return raw
 
 
 def _locate_header(lines: list[str]) -> tuple[int, str, ReportFormat, list[str]] | None:

@@ -196,3 +196,18 @@ def test_every_encoding_platforms_and_spreadsheets_write(encode) -> None:  # typ
     text = "date,campaign,spend,conversions\n2026-12-01,Crème brûlée,10,1\n"
     report = read_report(encode(text), currency="EUR")
     assert [(r.campaign, r.spend) for r in report.rows] == [("Crème brûlée", 10.0)]
+
+
+def test_ids_a_spreadsheet_mangled_are_dropped_so_campaigns_stay_apart() -> None:
+    text = (
+        "Reporting starts,Reporting ends,Campaign name,Campaign ID,Purchases,Amount spent (EUR)\n"
+        "2026-12-01,2026-12-01,Prospecting,1.20210E+17,2,10.00\n"
+        "2026-12-01,2026-12-01,Retargeting,1.20210E+17,1,5.00\n"
+        "2026-12-01,2026-12-01,Brand,--,0,1.00\n"
+    )
+    report = read_report(text.encode(), currency="EUR", timestep_days=1)
+    assert [(r.campaign, r.external_id, r.spend) for r in report.rows] == [
+        ("Prospecting", None, 10.0),
+        ("Retargeting", None, 5.0),
+        ("Brand", None, 1.0),
+    ]
