@@ -66,7 +66,7 @@ def _reads_or_refuses(content: bytes) -> None:
         assert isinstance(report, Report) and report.rows
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_never_raise_anything_else(content: bytes) -> None:
     _reads_or_refuses(content)
@@ -85,7 +85,7 @@ _HEADERS = st.sampled_from(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     _HEADERS,
     st.lists(st.lists(_CELL, max_size=8), max_size=12),

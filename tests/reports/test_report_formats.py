@@ -1,9 +1,12 @@
 """Each platform's download, as a buyer gets it, reads as the daily rows the platform shows."""
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oktapi.reports import Report, read_report
 
@@ -210,4 +213,39 @@ def test_ids_a_spreadsheet_mangled_are_dropped_so_campaigns_stay_apart() -> None
         ("Prospecting", None, 10.0),
         ("Retargeting", None, 5.0),
         ("Brand", None, 1.0),
+    ]
+
+
+_MONEY = st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False)
+_COUNT = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False)
+
+
+def _written(value: Decimal, locale: str) -> str:
+    """1234567.5 as Google Ads writes it: 1,234,567.50 (en) or 1.234.567,50 (de)."""
+    text = f"{value:,.2f}"
+    return text if locale == "en" else text.translate(str.maketrans(",.", ".,"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(_MONEY, _COUNT, _MONEY), min_size=1, max_size=15),
+    st.sampled_from(["en", "de"]),
+    st.sampled_from(["utf-8", "utf-16"]),
+)
+def test_numbers_as_platforms_write_them_read_back_exactly(
+    rows: list[tuple[Decimal, Decimal, Decimal]], locale: str, encoding: str
+) -> None:
+    delimiter = "," if locale == "en" else ";"
+    lines = [
+        "Campaign report",
+        delimiter.join(["Day", "Campaign", "Cost", "Conversions", "Conv. value"]),
+    ]
+    for index, numbers in enumerate(rows):
+        cells = [f"2026-12-{1 + index:02d}", f"Campaign {index}"]
+        cells += [f'"{_written(value, locale)}"' for value in numbers]
+        lines.append(delimiter.join(cells))
+    content = "\n".join(lines).encode(encoding)
+    report = read_report(content, currency="EUR", timestep_days=1)
+    assert [(r.spend, r.conversions, r.revenue) for r in report.rows] == [
+        tuple(float(value) for value in numbers) for numbers in rows
     ]
