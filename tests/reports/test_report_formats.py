@@ -98,6 +98,20 @@ def test_tiktok_ads_manager_export_skips_its_total_row() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("header", "platform"),
+    [
+        ("Day,Campaign name,Cost,Conversions,Conv. value", "google_ads"),
+        ("Day,Campaign,Cost,Conversions", "google_ads"),
+        ("Date,Campaign name,Cost,Conversions,Total purchase value", "tiktok_ads"),
+        ("By Day,Campaign,Cost,Conversions", "tiktok_ads"),
+    ],
+)
+def test_google_and_tiktok_headers_are_told_apart(header: str, platform: str) -> None:
+    report = read_report(f"{header}\n2026-12-01,A,1.00,1,0\n".encode(), currency="EUR")
+    assert report.platform == platform and report.rows[0].spend == 1.0
+
+
 def test_microsoft_advertising_preamble_dates_and_copyright_footer() -> None:
     report = _read("microsoft_ads_campaigns.csv")
     assert report.platform == "microsoft_ads"

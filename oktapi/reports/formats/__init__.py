@@ -7,7 +7,7 @@ from oktapi.reports.formats.microsoft_ads import MICROSOFT_ADS
 from oktapi.reports.formats.plain import PLAIN
 from oktapi.reports.formats.tiktok_ads import TIKTOK_ADS
 
-FORMATS: tuple[ReportFormat, ...] = (META_ADS, MICROSOFT_ADS, TIKTOK_ADS, GOOGLE_ADS, PLAIN)
+FORMATS: tuple[ReportFormat, ...] = (META_ADS, MICROSOFT_ADS, GOOGLE_ADS, TIKTOK_ADS, PLAIN)
 
 __all__ = [
     "FORMATS",

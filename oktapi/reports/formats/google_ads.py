@@ -8,6 +8,9 @@ nothing; "Total: ..." rows at the end, which are skipped.
 
 from oktapi.reports.formats.base import ReportFormat
 
+# Column names only Google Ads writes, telling its reports from TikTok's `Campaign name` + `Cost`.
+GOOGLE_ONLY = frozenset({"conv. value", "currency code", "impr.", "all conv.", "conv. rate"})
+
 GOOGLE_ADS = ReportFormat(
     name="google_ads",
     label="Google Ads",
@@ -20,7 +23,11 @@ GOOGLE_ADS = ReportFormat(
         "conversions": ("conversions",),
         "revenue": ("conv. value", "conversion value", "total conv. value"),
     },
-    recognise=lambda names, preamble: "cost" in names and "campaign" in names,
+    recognise=lambda names, preamble: (
+        "cost" in names
+        and "by day" not in names  # TikTok's
+        and ("campaign" in names or bool(names & GOOGLE_ONLY))
+    ),
     period_columns={"week": "a week", "month": "a month", "quarter": "a quarter", "year": "a year"},
     how_to_get_days="download it with Segment → Time → Day",
 )

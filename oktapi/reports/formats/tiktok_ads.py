@@ -13,7 +13,7 @@ TIKTOK_ADS = ReportFormat(
         "date": ("by day", "date", "day", "stat time day"),
         "campaign": ("campaign name", "campaign"),
         "external_id": ("campaign id",),
-        "currency": ("currency",),
+        "currency": ("currency", "currency code"),
         "spend": ("cost", "total cost"),
         "conversions": ("conversions", "total purchase", "purchases"),
         "revenue": (
