@@ -12,6 +12,7 @@ from oktapi.errors import install_error_handlers
 from oktapi.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, body_limit_for
 from oktapi.repositories.indexes import ensure_indexes
 from oktapi.routers import ROUTERS
+from oktapi.routers import app as dashboard
 from oktapi.settings import Settings
 from oktapi.storage import open_storage
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name="dashboard-static")
     # The last one added runs first: CORS wraps the body limit so an allowed origin can read
     # its 413. Security headers wrap the whole stack, outside Starlette's ServerErrorMiddleware,
     # so 413s, CORS preflights and even an unexpected 500 carry them.

@@ -17,6 +17,22 @@ DOCS_CSP = (
     "form-action 'self'"
 )
 DOCS_PREFIXES = ("/api", "/docs/oauth2-redirect", "/static-offline-docs")
+# The dashboard (/app) loads only its own files: scripts and styles from files (no inline code,
+# no eval), fetches only this origin; no plugins, frames, forms elsewhere or <base> tricks.
+APP_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+APP_PATH = "/app"
+
+
+def csp_for(path: str) -> str:
+    """The API's deny-all policy everywhere but the docs UI and the dashboard."""
+    if path.startswith(DOCS_PREFIXES):
+        return DOCS_CSP
+    if path == APP_PATH or path.startswith(APP_PATH + "/"):
+        return APP_CSP
+    return API_CSP
 
 
 class _BodyTooLarge(HTTPException):
@@ -98,6 +114,7 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         is_docs = scope["path"].startswith(DOCS_PREFIXES)
+        csp = csp_for(scope["path"]).encode()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -106,7 +123,7 @@ class SecurityHeadersMiddleware:
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", (DOCS_CSP if is_docs else API_CSP).encode()),
+                    (b"content-security-policy", csp),
                 ]
                 if not is_docs:
                     headers.append((b"cache-control", b"no-store"))

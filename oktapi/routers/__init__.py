@@ -1,6 +1,6 @@
 """HTTP endpoints of API.md; thin layers over the services. ROUTERS is the one list to mount."""
 
-from oktapi.routers import audit, auth, campaigns, clients, health, plans, users
+from oktapi.routers import app, audit, auth, campaigns, clients, health, plans, users
 
 ROUTERS = [
     health.router,
@@ -10,4 +10,5 @@ ROUTERS = [
     campaigns.router,
     audit.router,
     plans.router,
+    app.router,
 ]

@@ -1,0 +1,81 @@
+// Building the page from data without innerHTML: names typed by users are always text.
+
+/**
+ * h("p", {class: "x", onclick: fn}, "text", child) → element. Attributes: strings set as
+ * attributes, functions under "on…" as listeners, false/null/undefined skipped.
+ */
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on") && typeof value === "function") {
+      element.addEventListener(name.slice(2), value);
+    } else if (value === true) {
+      element.setAttribute(name, "");
+    } else {
+      element.setAttribute(name, String(value));
+    }
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function replace(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+}
+
+/** A table from a header row and body rows (cells: text or nodes); numbers right-aligned. */
+export function table({ caption, head, rows, foot, numeric = [], className = "" }) {
+  const isNumeric = (index) => numeric.includes(index);
+  const cell = (tag, value, index, scope) =>
+    h(tag, { class: isNumeric(index) ? "num" : null, scope }, value);
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: className || null },
+      caption ? h("caption", {}, caption) : null,
+      h("thead", {}, h("tr", {}, head.map((value, i) => cell("th", value, i, "col")))),
+      h(
+        "tbody",
+        {},
+        rows.map((row) =>
+          h(
+            "tr",
+            { class: row.className || null },
+            (row.cells || row).map((value, i) =>
+              i === 0 ? cell("th", value, i, "row") : cell("td", value, i),
+            ),
+          ),
+        ),
+      ),
+      foot
+        ? h(
+            "tfoot",
+            {},
+            h("tr", {}, foot.map((value, i) => (i === 0 ? cell("th", value, i, "row") : cell("td", value, i)))),
+          )
+        : null,
+    ),
+  );
+}
+
+let uniqueCounter = 0;
+export function uniqueId(prefix) {
+  uniqueCounter += 1;
+  return `${prefix}-${uniqueCounter}`;
+}
+
+/** A message in a live region: role=alert for errors, role=status for the rest. */
+export function message(kind, ...children) {
+  return h("div", { class: `message ${kind}`, role: kind === "error" ? "alert" : "status" }, ...children);
+}

@@ -1,0 +1,67 @@
+// The dashboard's entry: session, hash routes (#/ clients, #/plans/<id> a plan), focus on change.
+
+import * as api from "./api.js";
+import { h, message, replace } from "./dom.js";
+import { renderClients } from "./clients.js";
+import { renderLogin } from "./login.js";
+import { renderPlan } from "./plan.js";
+
+const main = document.getElementById("main");
+const session = document.getElementById("session");
+const whoami = document.getElementById("whoami");
+let renderCount = 0;
+
+function route() {
+  const match = window.location.hash.match(/^#\/plans\/([^/?#]+)/);
+  return match ? { page: "plan", planId: decodeURIComponent(match[1]) } : { page: "clients" };
+}
+
+/** A view gets a `current()` check so a slow answer for a page already left draws nothing. */
+async function show(reason) {
+  const ticket = ++renderCount;
+  const current = () => ticket === renderCount;
+  if (!api.hasToken()) {
+    session.hidden = true;
+    renderLogin(main, { reason, onLoggedIn: () => show() });
+    return;
+  }
+  session.hidden = false;
+  if (!whoami.textContent) {
+    api
+      .get("/auth/me")
+      .then((me) => {
+        whoami.textContent = `${me.username} (${me.role})`;
+      })
+      .catch(() => {});
+  }
+  const where = route();
+  try {
+    if (where.page === "plan") {
+      await renderPlan(main, { planId: where.planId, current });
+    } else {
+      await renderClients(main, { current });
+    }
+  } catch (error) {
+    if (!current() || !api.hasToken()) return;
+    replace(
+      main,
+      h("h1", { tabindex: "-1" }, "Something went wrong"),
+      message("error", error.message || String(error)),
+      h("p", {}, h("a", { href: "#/" }, "Back to the clients")),
+    );
+  }
+}
+
+document.getElementById("logout").addEventListener("click", () => {
+  api.logout();
+  whoami.textContent = "";
+  show("You are logged out.");
+});
+
+window.addEventListener("oktopus:signed-out", () => {
+  whoami.textContent = "";
+  show("Your session has ended: log in again.");
+});
+
+window.addEventListener("hashchange", () => show());
+show();

@@ -1,0 +1,312 @@
+// The plan's two inputs: a timestep's results typed in, and a platform report uploaded as CSV.
+// Every error is shown where it happened: a field's next to the field, a file row's on that row.
+
+import * as api from "./api.js";
+import { h, message, replace } from "./dom.js";
+import { campaignName } from "./plan-data.js";
+
+const FIELDS = [
+  { key: "spend", label: "Spend", required: true },
+  { key: "conversions", label: "Conversions", required: true },
+  { key: "revenue", label: "Revenue", required: false },
+];
+
+function busy(button, busyText) {
+  const idle = button.textContent;
+  button.disabled = true;
+  button.textContent = busyText;
+  return () => {
+    button.disabled = false;
+    button.textContent = idle;
+  };
+}
+
+function fieldError(input, text) {
+  const errorId = `${input.id}-error`;
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", errorId);
+  input.closest(".field").append(h("p", { class: "field-error", id: errorId }, text));
+}
+
+function clearErrors(form) {
+  for (const node of form.querySelectorAll(".field-error, .row-error")) node.remove();
+  for (const input of form.querySelectorAll("[aria-invalid]")) {
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+  }
+}
+
+function names(ids, campaignNames) {
+  return ids.map((campaignId) => campaignName(campaignNames, campaignId)).join(", ");
+}
+
+/** One fieldset per campaign of the open timestep: spend, conversions, revenue. */
+export function resultsForm({ plan, names: campaignNames, formats, refresh }) {
+  const allocation = plan.allocation;
+  const timestep = allocation.timestep;
+  const headingId = "results-form-heading";
+  const feedback = h("div", { class: "form-feedback" });
+  const rows = allocation.allocations.map((a, index) => {
+    const inputs = {};
+    const fields = FIELDS.map((field) => {
+      const inputId = `result-${index}-${field.key}`;
+      inputs[field.key] = h("input", {
+        id: inputId,
+        name: `${a.campaign_id}.${field.key}`,
+        type: "number",
+        min: "0",
+        step: "any",
+        inputmode: "decimal",
+        "data-field": field.key,
+      });
+      return h(
+        "div",
+        { class: "field" },
+        h("label", { for: inputId }, field.label, field.required ? "" : " (optional)"),
+        inputs[field.key],
+      );
+    });
+    const fieldset = h(
+      "fieldset",
+      { class: "campaign-result", "data-campaign-id": a.campaign_id },
+      h("legend", {}, campaignName(campaignNames, a.campaign_id), h("span", { class: "muted" }, ` · budget ${formats.money(a.budget)}`)),
+      h("div", { class: "field-row" }, fields),
+    );
+    return { campaignId: a.campaign_id, inputs, fieldset };
+  });
+  const submit = h("button", { type: "submit" }, "Post results");
+  const form = h(
+    "form",
+    { class: "card", id: "results-form", "aria-labelledby": headingId, novalidate: true },
+    h("h2", { id: headingId }, `Report timestep ${timestep}`),
+    h(
+      "p",
+      { class: "muted" },
+      "What each campaign delivered. A campaign left empty is not sent, so a report can come in parts.",
+    ),
+    rows.map((row) => row.fieldset),
+    feedback,
+    submit,
+  );
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    feedback.replaceChildren();
+    const sent = [];
+    let invalid = false;
+    for (const row of rows) {
+      const values = Object.fromEntries(FIELDS.map((f) => [f.key, row.inputs[f.key].value.trim()]));
+      const badInput = FIELDS.filter((f) => row.inputs[f.key].validity.badInput);
+      if (!Object.values(values).some(Boolean) && badInput.length === 0) continue;
+      for (const field of FIELDS) {
+        const input = row.inputs[field.key];
+        if (input.validity.badInput) {
+          fieldError(input, `${field.label} must be a number.`);
+          invalid = true;
+        } else if (field.required && values[field.key] === "") {
+          fieldError(input, `${field.label} is needed for this campaign.`);
+          invalid = true;
+        }
+      }
+      const result = { campaign_id: row.campaignId };
+      for (const field of FIELDS) if (values[field.key] !== "") result[field.key] = Number(values[field.key]);
+      sent.push({ row, result });
+    }
+    if (invalid) {
+      feedback.replaceChildren(message("error", "Some fields need fixing; see the marked ones."));
+      form.querySelector("[aria-invalid]").focus();
+      return;
+    }
+    if (sent.length === 0) {
+      feedback.replaceChildren(message("error", "Fill in at least one campaign's spend and conversions."));
+      rows[0].inputs.spend.focus();
+      return;
+    }
+    const done = busy(submit, "Posting…");
+    form.setAttribute("aria-busy", "true");
+    try {
+      const answer = await api.call("POST", `/plans/${api.id(plan.id)}/results`, {
+        json: { timestep, results: sent.map((s) => s.result) },
+      });
+      let text;
+      if (answer.status === 202) {
+        text = `Timestep ${timestep} is waiting for: ${names(answer.body.missing ?? [], campaignNames)}.`;
+      } else if (answer.body.status === "finished") {
+        text = `Timestep ${timestep} recorded: the plan is finished.`;
+      } else {
+        text = `Timestep ${timestep} recorded. The budgets for timestep ${answer.body.timestep} are below.`;
+      }
+      await refresh({ section: "results", node: message("success", text) });
+    } catch (error) {
+      if (!(error instanceof api.ApiError) || error.status === 401) throw error;
+      const general = [];
+      for (const problem of error.problems) {
+        const [where, list, index, field] = problem.loc;
+        const target = where === "body" && list === "results" ? sent[index] : null;
+        if (target && field && target.row.inputs[field]) {
+          fieldError(target.row.inputs[field], problem.msg);
+        } else if (target) {
+          target.row.fieldset.append(h("p", { class: "row-error" }, problem.msg));
+        } else {
+          general.push(problem.msg);
+        }
+      }
+      const heading =
+        error.status === 409
+          ? "The server refused these results (conflict):"
+          : "The results were not recorded:";
+      feedback.replaceChildren(
+        message(
+          "error",
+          h("p", {}, heading),
+          general.length ? h("ul", {}, general.map((text) => h("li", {}, text))) : h("p", {}, "see the marked fields."),
+        ),
+      );
+      (form.querySelector("[aria-invalid]") || feedback.firstChild).focus?.();
+    } finally {
+      done();
+      form.removeAttribute("aria-busy");
+    }
+  });
+  return form;
+}
+
+/** File line → the problems on it (loc ["body", "rows", line, column]); the rest are general. */
+function problemsByLine(problems) {
+  const byLine = new Map();
+  const general = [];
+  for (const problem of problems) {
+    const [, kind, line, column] = problem.loc;
+    if (kind === "rows" && Number.isInteger(line)) {
+      if (!byLine.has(line)) byLine.set(line, []);
+      byLine.get(line).push({ column, msg: problem.msg });
+    } else if (kind === "header") {
+      general.push(`Header: ${problem.msg}`);
+    } else {
+      general.push(problem.msg);
+    }
+  }
+  return { byLine, general };
+}
+
+/** The file's bad lines, each with a line of context and the header, problems beside them. */
+function filePreview(text, byLine) {
+  const fileLines = text.split(/\r\n|\n|\r/);
+  const shown = new Set([1]);
+  for (const line of byLine.keys()) for (const near of [line - 1, line, line + 1]) shown.add(near);
+  const numbers = [...shown].filter((n) => n >= 1 && n <= fileLines.length).sort((a, b) => a - b);
+  const body = [];
+  let previous = 0;
+  for (const number of numbers) {
+    if (number > previous + 1) {
+      body.push(h("tr", { class: "gap" }, h("td", { colspan: "3" }, "…")));
+    }
+    const problems = byLine.get(number) ?? [];
+    body.push(
+      h(
+        "tr",
+        { class: problems.length ? "bad-row" : null, "data-line": number },
+        h("th", { scope: "row", class: "num" }, String(number)),
+        h("td", {}, h("code", {}, fileLines[number - 1])),
+        h(
+          "td",
+          {},
+          problems.length
+            ? h("ul", {}, problems.map((p) => h("li", {}, h("strong", {}, p.column ?? ""), " ", p.msg)))
+            : "",
+        ),
+      ),
+    );
+    previous = number;
+  }
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "csv-preview" },
+      h("caption", {}, "Where in the file"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Line"), h("th", { scope: "col" }, "Content"), h("th", { scope: "col" }, "Problem"))),
+      h("tbody", {}, body),
+    ),
+  );
+}
+
+function importSummary(answer) {
+  const parts = [];
+  const describe = (key, label) => {
+    if (Array.isArray(answer[key]) && answer[key].length) parts.push(`${label}: ${answer[key].join(", ")}`);
+  };
+  describe("applied", "timesteps applied");
+  describe("closed", "timesteps closed");
+  describe("restated", "timesteps restated");
+  describe("waiting", "timesteps waiting for more campaigns");
+  describe("already_recorded", "already recorded, unchanged");
+  const rows = answer.rows !== undefined ? `${answer.rows} rows read. ` : "";
+  return `The report was applied. ${rows}${parts.join("; ") || "Nothing new."}`;
+}
+
+export function csvUploadForm({ plan, refresh }) {
+  const headingId = "upload-heading";
+  const feedback = h("div", { class: "form-feedback", id: "upload-feedback" });
+  const file = h("input", {
+    id: "csv-file",
+    name: "file",
+    type: "file",
+    accept: ".csv,.tsv,.txt,text/csv,text/plain",
+    required: true,
+    "aria-describedby": "csv-help",
+  });
+  const submit = h("button", { type: "submit" }, "Upload report");
+  const form = h(
+    "form",
+    { class: "card", id: "upload-form", "aria-labelledby": headingId, novalidate: true },
+    h("h2", { id: headingId }, "Upload a platform report"),
+    h(
+      "p",
+      { class: "muted", id: "csv-help" },
+      "A daily CSV as downloaded from Google Ads, Meta Ads Manager, TikTok Ads Manager or Microsoft Advertising, or the columns date (or timestep), campaign, spend, conversions, revenue. All rows are applied, or none.",
+    ),
+    h("div", { class: "field" }, h("label", { for: "csv-file" }, "Report file (CSV)"), file),
+    feedback,
+    submit,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    feedback.replaceChildren();
+    const chosen = file.files[0];
+    if (!chosen) {
+      feedback.replaceChildren(message("error", "Choose a CSV file first."));
+      file.focus();
+      return;
+    }
+    const done = busy(submit, "Uploading…");
+    form.setAttribute("aria-busy", "true");
+    try {
+      const body = new FormData();
+      body.append("file", chosen, chosen.name);
+      const answer = await api.call("POST", `/plans/${api.id(plan.id)}/results/csv`, { form: body });
+      await refresh({ section: "upload", node: message("success", importSummary(answer.body)) });
+    } catch (error) {
+      if (!(error instanceof api.ApiError) || error.status === 401) throw error;
+      const { byLine, general } = problemsByLine(error.problems);
+      const count = error.problems.length;
+      const text = byLine.size ? await chosen.text() : "";
+      feedback.replaceChildren(
+        message(
+          "error",
+          h("p", {}, `${chosen.name} was not applied (nothing changed): ${count} problem${count === 1 ? "" : "s"}.`),
+          general.length ? h("ul", {}, general.map((msg) => h("li", {}, msg))) : null,
+        ),
+        byLine.size ? filePreview(text, byLine) : null,
+      );
+      feedback.firstChild.setAttribute("tabindex", "-1");
+      feedback.firstChild.focus();
+    } finally {
+      done();
+      form.removeAttribute("aria-busy");
+    }
+  });
+  return form;
+}
