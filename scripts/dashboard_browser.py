@@ -14,8 +14,8 @@ import numpy as np
 
 CAMPAIGNS = [
     # name, platform, max budget per timestep, curve scale a, saturation spend b
-    ("Search – brand", "google_ads", 600.0, 40.0, 150.0),
-    ("Search – generic", "google_ads", 900.0, 55.0, 700.0),
+    ("Brand search", "google_ads", 600.0, 40.0, 150.0),
+    ("Generic search", "google_ads", 900.0, 55.0, 700.0),
     ("Meta prospecting", "meta", 900.0, 35.0, 500.0),
     ("TikTok video", "tiktok", 700.0, 18.0, 400.0),
 ]
@@ -65,9 +65,7 @@ def seed_demo(
 ) -> DemoPlan:
     """A client in euros, four campaigns and a 30-day plan with some timesteps reported."""
     token = login(base_url, "admin", password)
-    api = httpx.Client(
-        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120
-    )
+    api = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
     rng = np.random.default_rng(seed)
     client = api.post("/clients", json={"name": "Acme Shoes", "currency": "EUR"})
     client.raise_for_status()

@@ -9,9 +9,9 @@ function planRows(plans, currency) {
     h("a", { href: `#/plans/${encodeURIComponent(plan.id)}` }, plan.name),
     h("span", { class: `badge ${plan.status}` }, plan.status),
     `${plan.timestep} of ${plan.timesteps}`,
-    money(plan.budget_spent, currency),
-    money(plan.budget_remaining, currency),
-    money(plan.total_budget, currency),
+    money(plan.budget_spent, currency, { whole: true }),
+    money(plan.budget_remaining, currency, { whole: true }),
+    money(plan.total_budget, currency, { whole: true }),
   ]);
 }
 

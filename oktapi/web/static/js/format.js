@@ -22,10 +22,13 @@ function apply(made, value) {
   return made.unknownCurrency ? `${text} ${made.unknownCurrency}` : text;
 }
 
-/** Cents below 10,000 units, whole units above: 812.50 € but 12,345 €. */
-export function money(value, currency) {
+/**
+ * Cents below 10,000 units, whole units above: €812.50 but €12,345. `whole` rounds to units
+ * at any size (totals in a summary), `exact` keeps cents at any size (a budget to type in).
+ */
+export function money(value, currency, { whole: wholeAlways = false, exact = false } = {}) {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
-  const whole = Math.abs(value) >= 10000;
+  const whole = !exact && (wholeAlways || Math.abs(value) >= 10000);
   const made = formatter(`money:${currency}:${whole}`, {
     style: "currency",
     currency,

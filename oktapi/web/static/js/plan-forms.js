@@ -36,6 +36,13 @@ function clearErrors(form) {
   }
 }
 
+/** Server messages name campaigns by id; people know them by name. */
+function withNames(text, campaignNames) {
+  let named = text;
+  for (const [campaignId, name] of campaignNames) named = named.replaceAll(campaignId, name);
+  return named;
+}
+
 function names(ids, campaignNames) {
   return ids.map((campaignId) => campaignName(campaignNames, campaignId)).join(", ");
 }
@@ -141,7 +148,8 @@ export function resultsForm({ plan, names: campaignNames, formats, refresh }) {
     } catch (error) {
       if (!(error instanceof api.ApiError) || error.status === 401) throw error;
       const general = [];
-      for (const problem of error.problems) {
+      for (const raw of error.problems) {
+        const problem = { loc: raw.loc, msg: withNames(raw.msg, campaignNames) };
         const [where, list, index, field] = problem.loc;
         const target = where === "body" && list === "results" ? sent[index] : null;
         if (target && field && target.row.inputs[field]) {
@@ -247,7 +255,7 @@ function importSummary(answer) {
   return `The report was applied. ${rows}${parts.join("; ") || "Nothing new."}`;
 }
 
-export function csvUploadForm({ plan, refresh }) {
+export function csvUploadForm({ plan, names: campaignNames, refresh }) {
   const headingId = "upload-heading";
   const feedback = h("div", { class: "form-feedback", id: "upload-feedback" });
   const file = h("input", {
@@ -290,7 +298,9 @@ export function csvUploadForm({ plan, refresh }) {
       await refresh({ section: "upload", node: message("success", importSummary(answer.body)) });
     } catch (error) {
       if (!(error instanceof api.ApiError) || error.status === 401) throw error;
-      const { byLine, general } = problemsByLine(error.problems);
+      const { byLine, general } = problemsByLine(
+        error.problems.map((p) => ({ loc: p.loc, msg: withNames(p.msg, campaignNames) })),
+      );
       const count = error.problems.length;
       const text = byLine.size ? await chosen.text() : "";
       feedback.replaceChildren(

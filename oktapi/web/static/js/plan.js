@@ -11,6 +11,8 @@ import { csvUploadForm, resultsForm } from "./plan-forms.js";
 function formatsFor(currency) {
   return {
     money: (value) => money(value, currency),
+    exact: (value) => money(value, currency, { exact: true }),
+    whole: (value) => money(value, currency, { whole: true }),
     moneyAxis: (value) => moneyShort(value, currency),
     byKind: {
       money: (value) => money(value, currency),
@@ -33,10 +35,10 @@ function summary(plan, formats) {
       "Open timestep",
       plan.status === "active" ? `${plan.timestep} (of 0–${plan.timesteps - 1})` : "none: finished",
     ],
-    ["Spent", formats.money(plan.budget_spent)],
-    ["Remaining", formats.money(plan.budget_remaining)],
-    ["Total budget", formats.money(plan.total_budget)],
-    ["This timestep's budget", allocation ? formats.money(allocation.timestep_budget) : "—"],
+    ["Spent", formats.whole(plan.budget_spent)],
+    ["Remaining", formats.whole(plan.budget_remaining)],
+    ["Total budget", formats.whole(plan.total_budget)],
+    ["This timestep's budget", allocation ? formats.exact(allocation.timestep_budget) : "—"],
   ];
   return h(
     "dl",
@@ -217,13 +219,16 @@ function allocationSection(plan, names, formats) {
   const outcomeName = plan.objective === "revenue" ? "revenue" : "conversions";
   const explained = allocation.allocations.some((a) => a.expected !== null && a.expected !== undefined);
   const missing = new Set(plan.missing ?? []);
-  const period =
-    allocation.period_start && allocation.period_end
-      ? `${isoDate(allocation.period_start)} – ${isoDate(allocation.period_end)}`
-      : null;
+  let period = null;
+  if (allocation.period_start) {
+    period = isoDate(allocation.period_start);
+    if (allocation.period_end && allocation.period_end !== allocation.period_start) {
+      period += ` – ${isoDate(allocation.period_end)}`;
+    }
+  }
   const rows = allocation.allocations.map((a) => [
     campaignName(names, a.campaign_id),
-    formats.money(a.budget),
+    formats.exact(a.budget),
     a.expected === undefined || a.expected === null ? "—" : outcome(a.expected),
     a.lower === undefined || a.lower === null ? "—" : `${outcome(a.lower)} – ${outcome(a.upper)}`,
     marginalText(plan, a.marginal_return, formats),
@@ -252,7 +257,7 @@ function allocationSection(plan, names, formats) {
         ...(plan.missing ? ["Results"] : []),
       ],
       rows,
-      foot: ["Total", formats.money(total), expectedTotal, "", "", ...(plan.missing ? [""] : [])],
+      foot: ["Total", formats.exact(total), expectedTotal, "", "", ...(plan.missing ? [""] : [])],
       numeric: [1, 2, 3],
       className: "allocation",
     }),
@@ -296,7 +301,7 @@ export async function renderPlan(main, { planId, current, flash }) {
     const forms = h("div", { class: "columns" });
     const formSections = {
       results: plan.allocation ? resultsForm({ plan, names, formats, refresh }) : null,
-      upload: csvUploadForm({ plan, refresh }),
+      upload: csvUploadForm({ plan, names, refresh }),
     };
     for (const node of Object.values(formSections)) if (node) forms.append(node);
     if (flash && formSections[flash.section]) {

@@ -1,0 +1,241 @@
+"""The dashboard in a real browser: what a media buyer does, on a real server and store.
+
+Log in, open a plan, see the budget chart drawn with the plan's numbers, upload a report with a
+bad row and see that row named, post a timestep's results and see the charts gain it, log out.
+"""
+
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from scripts.dashboard_browser import DemoPlan
+from scripts.service_process import ServiceProcess
+
+pytestmark = pytest.mark.e2e
+WAIT_SECONDS = 30  # how long to wait for the page, not a speed requirement
+
+
+def wait(browser: WebDriver) -> WebDriverWait:
+    return WebDriverWait(browser, WAIT_SECONDS)
+
+
+def chart_data(browser: WebDriver, key: str) -> dict | None:
+    """What Chart.js holds for a chart: its labels and, per dataset, label and values."""
+    return browser.execute_script(
+        """
+        const chart = window.Chart && Chart.getChart(document.getElementById(arguments[0]));
+        if (!chart) return null;
+        return {labels: chart.data.labels,
+                datasets: chart.data.datasets.map(d => ({label: d.label, data: d.data}))};
+        """,
+        f"{key}-chart",
+    )
+
+
+def painted_pixels(browser: WebDriver, key: str) -> int:
+    """How many pixels of the chart's canvas are not blank: the chart was really drawn."""
+    return browser.execute_script(
+        """
+        const canvas = document.getElementById(arguments[0]);
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
+        return painted;
+        """,
+        f"{key}-chart",
+    )
+
+
+def api_get(service: ServiceProcess, demo: DemoPlan, path: str) -> dict:
+    response = httpx.get(
+        f"{service.base_url}{path}", headers={"Authorization": f"Bearer {demo.token}"}, timeout=30
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def log_in(browser: WebDriver, service: ServiceProcess, password: str) -> None:
+    browser.get(f"{service.base_url}/")
+    username = wait(browser).until(seen.visibility_of_element_located((By.ID, "username")))
+    username.send_keys("admin")
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
+
+
+def severe_console_entries(browser: WebDriver, service: ServiceProcess) -> list[dict]:
+    """Errors the page logged: a CSP violation, a failed asset or a script error shows here.
+
+    API answers of 4xx that the page showed on purpose (a refused upload) are not errors.
+    """
+    return [
+        entry
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE"
+        and not (
+            entry["source"] == "network"
+            and not entry["message"].startswith(f"{service.base_url}/app")
+        )
+    ]
+
+
+def test_a_buyer_logs_in_reads_a_plan_uploads_posts_and_logs_out(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, tmp_path: Path, admin_password: str
+) -> None:
+    log_in(browser, service, admin_password)
+    assert browser.current_url.startswith(f"{service.base_url}/app")
+    link = wait(browser).until(seen.element_to_be_clickable((By.LINK_TEXT, "Q1 push")))
+    client_card = browser.find_element(By.CSS_SELECTOR, f"[data-client-id='{demo.client_id}']")
+    assert "Acme Shoes" in client_card.text and "6 of 30" in client_card.text
+    assert "€45,000" in client_card.text  # money in the client's currency, with its symbol
+    link.click()
+
+    # The budget chart is drawn with the plan's own numbers, one stack per timestep.
+    history = api_get(service, demo, f"/plans/{demo.plan_id}/history")["entries"]
+    wait(browser).until(lambda b: (chart_data(b, "budgets") or {}).get("labels"))
+    drawn = chart_data(browser, "budgets")
+    assert len(drawn["labels"]) == len(history) == 7
+    assert drawn["labels"][0] == "Jan 4, 2027"
+    assert [d["label"] for d in drawn["datasets"]] == [demo.names[c] for c in demo.campaign_ids]
+    for dataset, campaign_id in zip(drawn["datasets"], demo.campaign_ids, strict=True):
+        given = [
+            next(
+                a["budget"]
+                for a in e["allocation"]["allocations"]
+                if a["campaign_id"] == campaign_id
+            )
+            for e in history
+        ]
+        assert dataset["data"] == pytest.approx(given)
+    assert painted_pixels(browser, "budgets") > 10_000
+
+    # Its text alternative: the table of the same numbers, in euros, by campaign name.
+    browser.find_element(By.CSS_SELECTOR, "#budgets-table summary").click()
+    table_text = browser.find_element(By.ID, "budgets-table").text
+    first_budget = history[0]["allocation"]["allocations"][0]["budget"]
+    assert f"€{first_budget:,.2f}" in table_text
+    assert "Brand search" in table_text
+
+    # The open timestep's allocation, explained.
+    allocation = browser.find_element(By.ID, "allocation-section").text
+    assert "Open timestep 6" in allocation and "80% interval" in allocation
+    assert "per extra conversion" in allocation
+
+    # Another metric of the reported results: CPA per campaign, in euros.
+    Select(browser.find_element(By.CSS_SELECTOR, "#results-section select")).select_by_value("cpa")
+    wait(browser).until(
+        lambda b: "CPA" in b.find_element(By.ID, "results-table").get_attribute("textContent")
+    )
+    assert len(chart_data(browser, "results")["labels"]) == 6
+
+    # A report with a bad row: refused whole, the row named in place, nothing applied.
+    report = tmp_path / "report.csv"
+    names = [demo.names[c] for c in demo.campaign_ids]
+    report.write_text(
+        "timestep,campaign,spend,conversions,revenue\n"
+        f"6,{names[0]},400,20,1080\n"
+        f"6,{names[1]},380,lots,900\n"
+        f"6,{names[2]},600,25,1350\n"
+        f"6,{names[3]},30,1,54\n"
+    )
+    browser.find_element(By.ID, "csv-file").send_keys(str(report))
+    browser.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]").click()
+    bad_row = wait(browser).until(
+        seen.visibility_of_element_located((By.CSS_SELECTOR, "#upload-form tr.bad-row"))
+    )
+    assert bad_row.get_attribute("data-line") == "3"
+    assert "lots" in bad_row.text and "conversions" in bad_row.text
+    assert "not applied" in browser.find_element(By.ID, "upload-feedback").text
+    assert api_get(service, demo, f"/plans/{demo.plan_id}")["timestep"] == 6
+
+    # Post timestep 6 from the form: the charts gain a timestep.
+    budgets = api_get(service, demo, f"/plans/{demo.plan_id}/allocation")["allocations"]
+    for index, given in enumerate(budgets):
+        browser.find_element(By.ID, f"result-{index}-spend").send_keys(f"{given['budget']:.2f}")
+        browser.find_element(By.ID, f"result-{index}-conversions").send_keys("12")
+    browser.find_element(By.CSS_SELECTOR, "#results-form button[type=submit]").click()
+    wait(browser).until(
+        seen.text_to_be_present_in_element((By.ID, "results-form"), "Timestep 6 recorded")
+    )
+    wait(browser).until(lambda b: len((chart_data(b, "budgets") or {}).get("labels", [])) == 8)
+    assert len(chart_data(browser, "results")["labels"]) == 7
+    assert "Open timestep 7" in browser.find_element(By.ID, "allocation-section").text
+    assert api_get(service, demo, f"/plans/{demo.plan_id}")["timestep"] == 7
+
+    assert severe_console_entries(browser, service) == []
+
+    # Log out: the token is gone and a reload shows the login, not the plan.
+    browser.find_element(By.ID, "logout").click()
+    wait(browser).until(seen.visibility_of_element_located((By.ID, "username")))
+    assert "logged out" in browser.find_element(By.ID, "main").text
+    assert browser.execute_script("return sessionStorage.length") == 0
+    browser.refresh()
+    wait(browser).until(seen.visibility_of_element_located((By.ID, "username")))
+    assert "Q1 push" not in browser.find_element(By.ID, "main").text
+
+
+def test_a_results_field_the_server_refuses_is_marked_at_that_field(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, admin_password: str
+) -> None:
+    log_in(browser, service, admin_password)
+    wait(browser).until(seen.element_to_be_clickable((By.LINK_TEXT, "Q1 push"))).click()
+    wait(browser).until(seen.visibility_of_element_located((By.ID, "result-1-spend")))
+    before = api_get(service, demo, f"/plans/{demo.plan_id}")["timestep"]
+    budgets = api_get(service, demo, f"/plans/{demo.plan_id}/allocation")["allocations"]
+    for index, given in enumerate(budgets):
+        # Campaign 1 far above twice its budget: refused as a likely typo, the rest fine.
+        spend = "99999999" if index == 1 else f"{given['budget']:.2f}"
+        browser.find_element(By.ID, f"result-{index}-spend").send_keys(spend)
+        browser.find_element(By.ID, f"result-{index}-conversions").send_keys("3")
+    browser.find_element(By.CSS_SELECTOR, "#results-form button[type=submit]").click()
+    wait(browser).until(
+        lambda b: b.find_element(By.ID, "result-1-spend").get_attribute("aria-invalid")
+    )
+    error_id = browser.find_element(By.ID, "result-1-spend").get_attribute("aria-describedby")
+    said = browser.find_element(By.ID, error_id).text
+    assert "twice its budget" in said
+    assert "Generic search" in said  # the campaign by name, not by id
+    assert api_get(service, demo, f"/plans/{demo.plan_id}")["timestep"] == before
+
+
+def test_wrong_password_is_said_at_the_form_and_keyboard_alone_logs_in(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, admin_password: str
+) -> None:
+    log_in(browser, service, "not-the-password")
+    wait(browser).until(
+        seen.text_to_be_present_in_element((By.ID, "login-feedback"), "Wrong username or password")
+    )
+    # Focus is back in the password field; type it and press Enter, no mouse.
+    active = browser.switch_to.active_element
+    assert active.get_attribute("id") == "password"
+    active.send_keys(Keys.CONTROL, "a")
+    active.send_keys(admin_password, Keys.ENTER)
+    wait(browser).until(seen.visibility_of_element_located((By.LINK_TEXT, "Q1 push")))
+    # The plan link is reachable with Tab and opens with Enter.
+    for _ in range(10):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        if browser.switch_to.active_element.text == "Q1 push":
+            break
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    wait(browser).until(lambda b: (chart_data(b, "budgets") or {}).get("labels"))
+    assert severe_console_entries(browser, service) == []
+
+
+def test_the_plan_page_fits_a_phone_screen(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, admin_password: str
+) -> None:
+    browser.set_window_size(390, 844)
+    log_in(browser, service, admin_password)
+    wait(browser).until(seen.visibility_of_element_located((By.LINK_TEXT, "Q1 push")))
+    browser.get(f"{service.base_url}/app#/plans/{demo.plan_id}")
+    wait(browser).until(lambda b: (chart_data(b, "budgets") or {}).get("labels"))
+    assert painted_pixels(browser, "budgets") > 5_000
+    overflow = browser.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
