@@ -1,4 +1,4 @@
-// Building the page from data without innerHTML: names typed by users are always text.
+// Building the page from data as DOM nodes, never HTML strings: names typed by users stay text.
 
 /**
  * h("p", {class: "x", onclick: fn}, "text", child) → element. Attributes: strings set as
