@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.requirements-installed
+E2E_STAMP := $(VENV)/.e2e-installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench bench-quick bench-api fuzz load clean
+.PHONY: run test lint format bench bench-quick bench-api fuzz load clean e2e screenshots
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,3 +52,17 @@ fuzz: $(STAMP)
 
 load: $(STAMP)
 	$(BIN)/python scripts/load.py
+
+# The dashboard in a real browser: Debian's chromium + chromium-driver (apt) driven by selenium.
+$(E2E_STAMP): $(STAMP) requirements-e2e.txt
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver; }
+	$(BIN)/python -m pip install --quiet -r requirements-e2e.txt
+	touch $(E2E_STAMP)
+
+e2e: $(E2E_STAMP)
+	$(BIN)/python -m pytest -m e2e tests/e2e
+
+# Regenerates docs/screenshots/*.png (shown in the README) from a demo plan.
+screenshots: $(E2E_STAMP)
+	$(BIN)/python scripts/screenshots.py

@@ -69,7 +69,7 @@ export function resultsForm({ plan, names: campaignNames, formats, refresh }) {
       return h(
         "div",
         { class: "field" },
-        h("label", { for: inputId }, field.label, field.required ? "" : " (optional)"),
+        h("label", { for: inputId }, field.label),
         inputs[field.key],
       );
     });
@@ -89,9 +89,9 @@ export function resultsForm({ plan, names: campaignNames, formats, refresh }) {
     h(
       "p",
       { class: "muted" },
-      "What each campaign delivered. A campaign left empty is not sent, so a report can come in parts.",
+      "What each campaign delivered (revenue may stay empty). A campaign left empty is not sent, so a report can come in parts.",
     ),
-    rows.map((row) => row.fieldset),
+    h("div", { class: "campaign-results" }, rows.map((row) => row.fieldset)),
     feedback,
     submit,
   );
@@ -198,30 +198,100 @@ function problemsByLine(problems) {
   return { byLine, general };
 }
 
-/** The file's bad lines, each with a line of context and the header, problems beside them. */
+/** One line of CSV as cells (quotes and doubled quotes as spreadsheets write them). */
+export function splitCsvLine(line, delimiter) {
+  const cells = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i += 1) {
+    const char = line[i];
+    if (quoted) {
+      if (char === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i += 1;
+      } else if (char === '"') {
+        quoted = false;
+      } else {
+        cell += char;
+      }
+    } else if (char === '"') {
+      quoted = true;
+    } else if (char === delimiter) {
+      cells.push(cell);
+      cell = "";
+    } else {
+      cell += char;
+    }
+  }
+  cells.push(cell);
+  return cells;
+}
+
+function guessDelimiter(line) {
+  const counts = [",", ";", "\t"].map((d) => [d, line.split(d).length]);
+  return counts.sort((a, b) => b[1] - a[1])[0][0];
+}
+
+function headerMatches(header, column) {
+  const normal = header.trim().toLowerCase().replace(/[\s_-]+/g, " ");
+  return normal === column || normal.startsWith(`${column} (`);
+}
+
+/** The file's bad lines with a line of context, cell by cell; a bad cell and its row marked. */
 function filePreview(text, byLine) {
   const fileLines = text.split(/\r\n|\n|\r/);
-  const shown = new Set([1]);
+  const firstBad = Math.min(...byLine.keys());
+  // The header is the last non-empty line before the first bad one that names a column.
+  let headerNumber = 1;
+  for (let n = firstBad - 1; n >= 1; n -= 1) {
+    const candidate = fileLines[n - 1].toLowerCase();
+    if (candidate.includes("campaign") && candidate.includes("spend")) {
+      headerNumber = n;
+      break;
+    }
+  }
+  const delimiter = guessDelimiter(fileLines[headerNumber - 1] ?? ",");
+  const header = splitCsvLine(fileLines[headerNumber - 1] ?? "", delimiter);
+  const shown = new Set([headerNumber]);
   for (const line of byLine.keys()) for (const near of [line - 1, line, line + 1]) shown.add(near);
-  const numbers = [...shown].filter((n) => n >= 1 && n <= fileLines.length).sort((a, b) => a - b);
+  const numbers = [...shown]
+    .filter((n) => n >= 1 && n <= fileLines.length && (byLine.has(n) || fileLines[n - 1].trim()))
+    .sort((a, b) => a - b);
+  const width = header.length + 2;
   const body = [];
   let previous = 0;
   for (const number of numbers) {
+    if (number === headerNumber) {
+      previous = number;
+      continue;
+    }
     if (number > previous + 1) {
-      body.push(h("tr", { class: "gap" }, h("td", { colspan: "3" }, "…")));
+      body.push(h("tr", { class: "gap" }, h("td", { colspan: String(width) }, "…")));
     }
     const problems = byLine.get(number) ?? [];
+    const badColumns = new Set(problems.map((p) => p.column));
+    const cells = splitCsvLine(fileLines[number - 1], delimiter);
     body.push(
       h(
         "tr",
         { class: problems.length ? "bad-row" : null, "data-line": number },
         h("th", { scope: "row", class: "num" }, String(number)),
-        h("td", {}, h("code", {}, fileLines[number - 1])),
+        cells.map((value, i) =>
+          h(
+            "td",
+            { class: [...badColumns].some((c) => headerMatches(header[i] ?? "", c)) ? "bad-cell" : null },
+            value,
+          ),
+        ),
         h(
           "td",
-          {},
+          { class: "problem" },
           problems.length
-            ? h("ul", {}, problems.map((p) => h("li", {}, h("strong", {}, p.column ?? ""), " ", p.msg)))
+            ? h(
+                "ul",
+                {},
+                problems.map((p) => h("li", {}, p.msg.replace(/^row \d+: /, ""))),
+              )
             : "",
         ),
       ),
@@ -234,8 +304,18 @@ function filePreview(text, byLine) {
     h(
       "table",
       { class: "csv-preview" },
-      h("caption", {}, "Where in the file"),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Line"), h("th", { scope: "col" }, "Content"), h("th", { scope: "col" }, "Problem"))),
+      h("caption", {}, `Where in the file (line ${headerNumber} is its header)`),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, "Line"),
+          header.map((name) => h("th", { scope: "col" }, name)),
+          h("th", { scope: "col" }, "Problem"),
+        ),
+      ),
       h("tbody", {}, body),
     ),
   );

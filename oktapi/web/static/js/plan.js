@@ -298,7 +298,7 @@ export async function renderPlan(main, { planId, current, flash }) {
 
     const budgets = budgetsSection(plan, entries, names, formats);
     const results = resultsSection(plan, entries, names, formats);
-    const forms = h("div", { class: "columns" });
+    const forms = h("div", { class: "forms" });
     const formSections = {
       results: plan.allocation ? resultsForm({ plan, names, formats, refresh }) : null,
       upload: csvUploadForm({ plan, names, refresh }),
