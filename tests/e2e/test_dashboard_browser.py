@@ -239,3 +239,17 @@ def test_the_plan_page_fits_a_phone_screen(
         "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0
+
+
+def test_a_token_the_server_no_longer_takes_brings_back_the_login(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, admin_password: str
+) -> None:
+    log_in(browser, service, admin_password)
+    wait(browser).until(seen.visibility_of_element_located((By.LINK_TEXT, "Q1 push")))
+    browser.execute_script("sessionStorage.setItem('oktopus.token', 'no-longer-valid')")
+    browser.find_element(By.LINK_TEXT, "Q1 push").click()
+    wait(browser).until(
+        seen.text_to_be_present_in_element((By.ID, "login-feedback"), "session has ended")
+    )
+    assert browser.execute_script("return sessionStorage.length") == 0
+    assert "Q1 push" not in browser.find_element(By.ID, "main").text

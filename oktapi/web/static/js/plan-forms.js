@@ -146,7 +146,11 @@ export function resultsForm({ plan, names: campaignNames, formats, refresh }) {
       }
       await refresh({ section: "results", node: message("success", text) });
     } catch (error) {
-      if (!(error instanceof api.ApiError) || error.status === 401) throw error;
+      if (error instanceof api.ApiError && error.status === 401) return; // login is shown
+      if (!(error instanceof api.ApiError)) {
+        feedback.replaceChildren(message("error", `Something went wrong: ${error.message}`));
+        return;
+      }
       const general = [];
       for (const raw of error.problems) {
         const problem = { loc: raw.loc, msg: withNames(raw.msg, campaignNames) };
@@ -377,7 +381,11 @@ export function csvUploadForm({ plan, names: campaignNames, refresh }) {
       const answer = await api.call("POST", `/plans/${api.id(plan.id)}/results/csv`, { form: body });
       await refresh({ section: "upload", node: message("success", importSummary(answer.body)) });
     } catch (error) {
-      if (!(error instanceof api.ApiError) || error.status === 401) throw error;
+      if (error instanceof api.ApiError && error.status === 401) return; // login is shown
+      if (!(error instanceof api.ApiError)) {
+        feedback.replaceChildren(message("error", `Something went wrong: ${error.message}`));
+        return;
+      }
       const { byLine, general } = problemsByLine(
         error.problems.map((p) => ({ loc: p.loc, msg: withNames(p.msg, campaignNames) })),
       );
