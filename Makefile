@@ -56,7 +56,7 @@ load: $(STAMP)
 # The dashboard in a real browser: Debian's chromium + chromium-driver (apt) driven by selenium.
 $(E2E_STAMP): $(STAMP) requirements-e2e.txt
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
-	  { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver; }
+	  { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver; }
 	$(BIN)/python -m pip install --quiet -r requirements-e2e.txt
 	touch $(E2E_STAMP)
 

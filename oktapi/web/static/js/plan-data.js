@@ -28,6 +28,14 @@ export function campaignName(names, campaignId) {
   return names.get(campaignId) ?? `campaign ${campaignId.slice(0, 8)}… (removed)`;
 }
 
+/**
+ * Closed timesteps: before the plan's open one, with results. (While results come in parts the
+ * open timestep may already show some campaigns' figures; it is not closed for that.)
+ */
+export function isClosed(plan, entry) {
+  return Array.isArray(entry.results) && entry.timestep < plan.timestep;
+}
+
 /** The campaigns a plan has had: its own list first, then any that appear only in history. */
 export function campaignOrder(plan, entries) {
   const order = [...plan.campaign_ids];
@@ -51,14 +59,14 @@ export function budgetSeries(plan, entries, names) {
       return given ? given.budget : 0;
     }),
   }));
-  const openIndex = entries.findIndex((entry) => !entry.results);
+  const openIndex = entries.findIndex((entry) => !isClosed(plan, entry));
   return { labels, series, openIndex, timesteps: entries.map((e) => e.timestep) };
 }
 
 /** Reported figures of closed timesteps for one metric; `revision` > 0 marks a restatement. */
 export function resultSeries(plan, entries, names, metricKey) {
   const metric = METRICS[metricKey];
-  const closed = entries.filter((entry) => Array.isArray(entry.results));
+  const closed = entries.filter((entry) => isClosed(plan, entry));
   const order = campaignOrder(plan, closed);
   const revisions = closed.map((entry) => Number(entry.revision ?? 0) || 0);
   const series = order.map((campaignId) => ({

@@ -48,8 +48,10 @@ function names(ids, campaignNames) {
 }
 
 /** One fieldset per campaign of the open timestep: spend, conversions, revenue. */
-export function resultsForm({ plan, names: campaignNames, formats, refresh }) {
+export function resultsForm({ plan, names: campaignNames, formats, refresh, reported = [] }) {
   const allocation = plan.allocation;
+  // Campaigns already reported for the open timestep (results in parts): shown, replaceable.
+  const already = new Map(reported.map((r) => [r.campaign_id, r]));
   const timestep = allocation.timestep;
   const headingId = "results-form-heading";
   const feedback = h("div", { class: "form-feedback" });
@@ -65,6 +67,7 @@ export function resultsForm({ plan, names: campaignNames, formats, refresh }) {
         step: "any",
         inputmode: "decimal",
         "data-field": field.key,
+        value: already.get(a.campaign_id)?.[field.key] ?? null,
       });
       return h(
         "div",
@@ -76,7 +79,13 @@ export function resultsForm({ plan, names: campaignNames, formats, refresh }) {
     const fieldset = h(
       "fieldset",
       { class: "campaign-result", "data-campaign-id": a.campaign_id },
-      h("legend", {}, campaignName(campaignNames, a.campaign_id), h("span", { class: "muted" }, ` · budget ${formats.money(a.budget)}`)),
+      h(
+        "legend",
+        {},
+        campaignName(campaignNames, a.campaign_id),
+        h("span", { class: "muted" }, ` · budget ${formats.exact(a.budget)}`),
+        already.has(a.campaign_id) ? h("span", { class: "muted" }, " · reported (a new post replaces it)") : null,
+      ),
       h("div", { class: "field-row" }, fields),
     );
     return { campaignId: a.campaign_id, inputs, fieldset };

@@ -4,7 +4,7 @@ import * as api from "./api.js";
 import { lines, stackedBars } from "./charts.js";
 import { h, message, replace, table, uniqueId } from "./dom.js";
 import { count, isoDate, money, moneyShort, rate, ratio } from "./format.js";
-import { METRICS, budgetSeries, campaignName, resultSeries } from "./plan-data.js";
+import { METRICS, budgetSeries, campaignName, isClosed, resultSeries } from "./plan-data.js";
 import { csvUploadForm, resultsForm } from "./plan-forms.js";
 
 /** Formatting for one plan: its currency and objective. */
@@ -129,7 +129,7 @@ function resultsTable(data, metric, formats) {
 }
 
 function resultsSection(plan, entries, names, formats) {
-  const closed = entries.filter((entry) => Array.isArray(entry.results));
+  const closed = entries.filter((entry) => isClosed(plan, entry));
   const headingId = "results-heading";
   if (closed.length === 0) {
     return {
@@ -300,7 +300,15 @@ export async function renderPlan(main, { planId, current, flash }) {
     const results = resultsSection(plan, entries, names, formats);
     const forms = h("div", { class: "forms" });
     const formSections = {
-      results: plan.allocation ? resultsForm({ plan, names, formats, refresh }) : null,
+      results: plan.allocation
+        ? resultsForm({
+            plan,
+            names,
+            formats,
+            refresh,
+            reported: entries.find((e) => e.timestep === plan.timestep)?.results ?? [],
+          })
+        : null,
       upload: csvUploadForm({ plan, names, refresh }),
     };
     for (const node of Object.values(formSections)) if (node) forms.append(node);
