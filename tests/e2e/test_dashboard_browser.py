@@ -253,3 +253,39 @@ def test_a_token_the_server_no_longer_takes_brings_back_the_login(
     )
     assert browser.execute_script("return sessionStorage.length") == 0
     assert "Q1 push" not in browser.find_element(By.ID, "main").text
+
+
+# API.md: history entries carry `revision` (restatements that changed something). The route
+# that restates (PUT /plans/{id}/results/{timestep}) may not be on this server yet, so the
+# history answer is given a revision on its way into the page, as that server would send it.
+RESTATE_IN_TRANSIT = """
+const realFetch = window.fetch;
+window.fetch = async (...args) => {
+  const response = await realFetch(...args);
+  if (!String(args[0]).endsWith('/history')) return response;
+  const body = await response.json();
+  body.entries[2].revision = 2;
+  return new Response(JSON.stringify(body), {status: response.status, headers: response.headers});
+};
+"""
+
+
+def test_restated_timesteps_are_marked_in_the_results_chart_and_table(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, admin_password: str
+) -> None:
+    log_in(browser, service, admin_password)
+    link = wait(browser).until(seen.element_to_be_clickable((By.LINK_TEXT, "Q1 push")))
+    browser.execute_script(RESTATE_IN_TRANSIT)
+    link.click()
+    wait(browser).until(lambda b: (chart_data(b, "results") or {}).get("labels"))
+    labels = chart_data(browser, "results")["labels"]
+    assert [label.endswith("◆") for label in labels[:4]] == [False, False, True, False]
+    styles = browser.execute_script(
+        "return Chart.getChart(document.getElementById('results-chart')).data.datasets[0].pointStyle"
+    )
+    assert styles[2] != styles[1]
+    assert "1 timestep(s) restated" in browser.find_element(By.ID, "restated-note").text
+    browser.find_element(By.CSS_SELECTOR, "#results-table summary").click()
+    rows = browser.find_elements(By.CSS_SELECTOR, "#results-table tbody tr")
+    assert "revision 2" in rows[2].text and "restated-row" in rows[2].get_attribute("class")
+    assert rows[1].text.endswith("no")
