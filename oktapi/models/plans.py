@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from oktapi.models.base import MAX_MONEY, Body, DocumentId, Name
 
@@ -54,6 +54,21 @@ class PlanCreate(Body):
             listed = ", ".join(sorted(set(repeated)))
             raise ValueError(f"each campaign may appear once; repeated: {listed}")
         return campaign_ids
+
+    @model_validator(mode="after")
+    def _ends_on_a_date(self) -> "PlanCreate":
+        """Every timestep's period must be a real date, or posts past the calendar's end fail."""
+        if self.start is None:
+            return self
+        days = self.timesteps * self.timestep_days
+        if (date.max - self.start).days < days - 1:
+            raise ValueError(
+                f"a plan from start {self.start.isoformat()} with {self.timesteps} timesteps of "
+                f"{self.timestep_days} days (timesteps x timestep_days = {days} days) would end "
+                f"after {date.max.isoformat()}: use an earlier start, fewer timesteps or shorter "
+                "timestep_days"
+            )
+        return self
 
 
 class CampaignResult(Body):

@@ -10,7 +10,7 @@ import io
 import math
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -92,7 +92,14 @@ async def read_upload(request: Request) -> bytes:
 def decode(content: bytes) -> str:
     """UTF-8 (with or without BOM) or UTF-16 with BOM, as spreadsheet exports come."""
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return content.decode("utf-16")
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise Invalid(
+                f"the file starts with a UTF-16 byte-order mark but is not UTF-16 text "
+                f"({error.reason} at byte {error.start}): export it again as UTF-16 or UTF-8",
+                ("body",),
+            ) from None
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -129,7 +136,10 @@ def _locate_header(lines: list[str]) -> tuple[int, str]:
     """The header line and delimiter; exports often start with a title and a date-range line."""
     for index, line in enumerate(lines[:MAX_PREAMBLE_LINES]):
         for delimiter in DELIMITERS:
-            cells = next(csv.reader([line], delimiter=delimiter), [])
+            try:
+                cells = next(csv.reader([line], delimiter=delimiter), [])
+            except csv.Error:
+                continue  # not a header; the main reader names the problem
             if _has_required_columns(_find_columns(cells)):
                 return index, delimiter
     first = next((i for i, line in enumerate(lines) if line.strip()), 0)
@@ -172,7 +182,8 @@ def parse_report(
     lines = text.splitlines(keepends=True)
     header_index, delimiter = _locate_header(lines)
     reader = csv.reader(io.StringIO("".join(lines[header_index:])), delimiter=delimiter)
-    header = next(reader, None)
+    rows = _readable_rows(reader, header_index)
+    header = next(rows, None)
     if not header:
         raise Invalid(
             "the file is empty: expected a header row and one row per campaign and timestep"
@@ -198,7 +209,7 @@ def parse_report(
 
     report = ParsedReport(rows=0)
     problems: list[tuple[str, tuple[str | int, ...]]] = []
-    for row in reader:
+    for row in rows:
         line_number = header_index + reader.line_num
         if not any(cell.strip() for cell in row) or _is_total_row(row, columns):
             continue
@@ -255,6 +266,24 @@ def parse_report(
     if problems:
         raise CsvRejected(problems)
     return report
+
+
+def _readable_rows(reader: Iterator[list[str]], header_index: int) -> Iterator[list[str]]:
+    """The reader's rows; what the csv module cannot read (a cell over its size limit) is a 422."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            line = header_index + reader.line_num  # type: ignore[attr-defined]
+            reason = str(error)
+            if "field limit" in reason:
+                reason = f"a cell is longer than {csv.field_size_limit():,} characters"
+            raise Invalid(
+                f"row {line}: cannot be read as CSV: {reason}", ("body", "rows", line)
+            ) from None
+        yield row
 
 
 def _row_timestep(

@@ -752,3 +752,47 @@ def test_a_random_mix_of_posts_keeps_the_plan_and_its_records_in_agreement(
         assert [r["spend"] for r in entry["results"]] == [
             e["spend"] for e in sent[entry["timestep"]]["results"]
         ]
+
+
+@pytest.mark.parametrize(
+    ("start", "timesteps", "timestep_days"),
+    [("9999-12-31", 3, 1), ("9999-06-01", 2, 366), ("9999-12-25", 2, 7)],
+)
+def test_a_plan_that_would_run_past_the_last_date_is_refused_at_creation(
+    client: TestClient, db: Any, admin_headers: dict, start: str, timesteps: int, timestep_days: int
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 2)
+    response = _post_plan(
+        client,
+        admin_headers,
+        client_id,
+        campaign_ids=campaign_ids,
+        total_budget=1000,
+        timesteps=timesteps,
+        start=start,
+        timestep_days=timestep_days,
+    )
+    assert response.status_code == 422, response.text
+    messages = _messages(response)
+    for field in ("start", "timesteps", "timestep_days", "9999-12-31"):
+        assert field in messages, messages
+    assert db["plans"].count_documents({}) == 0
+
+
+def test_a_plan_ending_on_the_last_date_runs_to_its_end(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 2)
+    plan = create_plan(
+        client, admin_headers, client_id, campaign_ids, start="9999-12-29", timesteps=3
+    )
+    allocation = plan["allocation"]
+    for _ in range(3):
+        response = client.post(
+            f"/plans/{plan['id']}/results", json=results_for(allocation), headers=admin_headers
+        )
+        assert response.status_code == 200, response.text
+        allocation = response.json().get("allocation", response.json())
+    finished = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    assert finished["status"] == "finished"
+    assert finished["entries"][-1]["allocation"]["period_end"] == "9999-12-31"

@@ -272,3 +272,30 @@ def test_row_numbers_are_the_file_lines_below_a_title(
     response = _upload(client, plan, admin_headers, text)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "rows", 5, "spend"]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        # Python's csv module refuses cells over 131,072 characters by raising, not by returning
+        (
+            b"timestep,campaign,spend,conversions\n0,Campaign 0,1,1\n0,"
+            + b"x" * 200_000
+            + b",1,1\n",
+            "row 3",
+        ),
+        # a UTF-16 byte-order mark followed by an odd number of bytes is not UTF-16 text
+        (b"\xff\xfe" + "timestep".encode("utf-16-le") + b"\x00", "UTF-16"),
+        (b"\xfe\xff\x00t\x00", "UTF-16"),
+    ],
+    ids=["cell-over-csv-limit", "utf16-le-odd-bytes", "utf16-be-odd-bytes"],
+)
+def test_files_the_csv_reader_or_decoder_chokes_on_are_a_clear_422(
+    client: TestClient, plan: dict, admin_headers: dict, content: bytes, fragment: str
+) -> None:
+    response = _upload(client, plan, admin_headers, content)
+    assert response.status_code == 422, response.text
+    messages = " | ".join(error["msg"] for error in response.json()["detail"])
+    assert fragment in messages, messages
+    _nothing_applied(client, plan, admin_headers)
+    assert client.get("/health").status_code == 200, "the connection still works after it"
