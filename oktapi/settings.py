@@ -82,7 +82,7 @@ def _stored_secret_key(data_dir: Path) -> str:
     The key is written to a private temporary file and linked into place, so a second worker
     starting at the same moment reads either no file or the whole key, never an empty one.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it holds the key
     path = data_dir / SECRET_KEY_FILE
     if not path.exists():
         temporary = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(8)}"

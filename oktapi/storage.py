@@ -8,10 +8,16 @@ Three backends answer the same pymongo API:
 litemongo and mongomock are neither thread-safe nor multi-process safe, so every operation on
 them runs on one thread that owns the client (cursors are read to the end there), and the
 embedded store holds an exclusive lock file so that a second process fails loudly.
+
+The data directory holds password hashes and the signing key: it is private to the service's
+user (directories 0700, files 0600, created so and checked at every start), and the embedded
+store fsyncs every commit (``synchronous=FULL``) so an acknowledged write survives a power cut.
 """
 
 import fcntl
+import logging
 import os
+import stat
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +29,12 @@ from pymongo.database import Database
 
 from oktapi.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 LOCK_FILE = "oktopus.lock"
 EMBEDDED_DIR = "store"
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 class StoreLockedError(RuntimeError):
@@ -80,8 +90,33 @@ def drop_memory_store(url: str) -> None:
 # --- embedded (default) ----------------------------------------------------------------------
 
 
+def make_private(data_dir: Path) -> list[Path]:
+    """Create the data directory 0700 if needed, then tighten anything group/world can reach.
+
+    Returns what had to be fixed (an install from before this check, a copy made with cp -r).
+    """
+    data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    fixed: list[Path] = []
+    for path in [data_dir, *data_dir.rglob("*")]:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            continue
+        wanted = PRIVATE_DIR_MODE if stat.S_ISDIR(info.st_mode) else PRIVATE_FILE_MODE
+        if stat.S_IMODE(info.st_mode) & ~wanted:
+            path.chmod(stat.S_IMODE(info.st_mode) & wanted)
+            fixed.append(path)
+    if fixed:
+        logger.warning(
+            "%d path(s) in %s were readable by other users; made them private to this user: %s",
+            len(fixed),
+            data_dir,
+            ", ".join(str(path.relative_to(data_dir)) or "." for path in fixed[:10]),
+        )
+    return fixed
+
+
 def _embedded_storage(data_dir: Path, db_name: str) -> Storage:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(data_dir)
     lock_fd = _acquire_lock(data_dir / LOCK_FILE)
     owner = _OwnerThread("litemongo")
     try:
@@ -104,7 +139,48 @@ def _embedded_storage(data_dir: Path, db_name: str) -> Storage:
 def _connect_litemongo(path: Path) -> Any:
     import litemongo
 
-    return litemongo.connect(str(path.absolute()), tz_aware=True)
+    return litemongo.MongoClient(_private_durable_store(path.absolute()), tz_aware=True)
+
+
+def _private_durable_store(path: Path) -> Any:
+    """litemongo's SQLite store, with private directories and files and every commit fsynced.
+
+    litemongo creates its directories and files with the process umask (0755/0644) and opens
+    each collection with ``synchronous=NORMAL``; these subclasses create each file 0600 before
+    SQLite opens it (SQLite gives its -wal and -shm files the database file's mode) and switch
+    every connection to ``FULL``.
+    """
+    from litemongo import sqlite_store
+
+    class Collection(sqlite_store.CollectionStore):
+        def open(self) -> None:
+            os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
+            super().open()
+            self._connection.execute("PRAGMA synchronous=FULL")
+
+    class Database(sqlite_store.DatabaseStore):
+        def __init__(self, path: Path, codec_options: Any = None) -> None:
+            path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+            super().__init__(path, codec_options)
+
+        def __getitem__(self, name: str) -> Any:
+            if name not in self._collections:
+                self._collections[name] = Collection(
+                    self._dirpath / name, codec_options=self._codec_options
+                )
+            return self._collections[name]
+
+    class Server(sqlite_store.ServerStore):
+        def __init__(self, path: Path) -> None:
+            path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+            super().__init__(path)
+
+        def __getitem__(self, name: str) -> Any:
+            if name not in self._databases:
+                self._databases[name] = Database(self._dirpath / name)
+            return self._databases[name]
+
+    return Server(path)
 
 
 def _acquire_lock(path: Path) -> int:

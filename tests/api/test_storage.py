@@ -14,6 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from oktapi.app import create_app
 from oktapi.repositories.indexes import ensure_indexes
 from oktapi.settings import SECRET_KEY_FILE
+from oktapi.storage import LOCK_FILE as LOCK_FILE_NAME
 from tests.conftest import TEST_PASSWORD, api_create_client, insert_user, make_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -122,3 +123,82 @@ def test_workers_starting_together_share_one_generated_key(tmp_path: Path) -> No
     assert len(keys) == 1
     assert len(keys.pop()) >= 32
     assert sorted(path.name for path in (tmp_path / "data").iterdir()) == [SECRET_KEY_FILE]
+
+
+# --- privacy and durability of the embedded store ---------------------------------------------
+
+
+def _modes(data_dir: Path) -> dict[str, int]:
+    """Permission bits of the data directory and everything in it, by relative path."""
+    return {
+        str(path.relative_to(data_dir)): stat.S_IMODE(path.lstat().st_mode)
+        for path in [data_dir, *data_dir.rglob("*")]
+    }
+
+
+def _exercise(test_client: TestClient) -> None:
+    """Writes that create the store's files (collections, WAL and shared-memory sidecars)."""
+    db = test_client.app.state.storage.db
+    insert_user(db, username="alice", role="admin")
+    login = test_client.post("/auth/token", data={"username": "alice", "password": TEST_PASSWORD})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    api_create_client(test_client, headers, name="Acme")
+
+
+def test_the_data_directory_and_every_file_in_it_are_private(tmp_path: Path) -> None:
+    """Password hashes and the signing key are readable by the service's user only."""
+    data_dir = tmp_path / "data"
+    previous = os.umask(0o022)  # the usual default: files 0644, directories 0755
+    try:
+        with TestClient(create_app(make_settings("embedded", data_dir, secret_key=None))) as app:
+            _exercise(app)
+            assert app.app.state.settings.signing_key
+            modes = _modes(data_dir)
+    finally:
+        os.umask(previous)
+    assert any(name.endswith("-wal") for name in modes), "the sidecar files are checked too"
+    assert SECRET_KEY_FILE in modes and LOCK_FILE_NAME in modes
+    loose = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (data_dir / name).is_dir() else 0o600)
+    }
+    assert loose == {}
+
+
+def test_a_data_directory_left_readable_is_made_private_at_start(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with TestClient(create_app(make_settings("embedded", data_dir))) as app:
+        _exercise(app)
+    for path in [data_dir, *data_dir.rglob("*")]:  # as a `cp -r` or an older version left it
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+    with TestClient(create_app(make_settings("embedded", data_dir))) as app:
+        assert app.get("/health").status_code == 200
+        modes = _modes(data_dir)
+    assert {mode for mode in modes.values()} <= {0o700, 0o600}
+    assert modes["."] == 0o700
+
+
+def test_every_commit_of_the_embedded_store_is_fsynced(tmp_path: Path) -> None:
+    """synchronous=FULL: a power cut cannot lose an acknowledged write (NORMAL, in WAL mode, can).
+
+    A power cut cannot be staged in a unit test, so this reads the setting on the connections
+    the store really writes through.
+    """
+    with TestClient(create_app(make_settings("embedded", tmp_path / "data"))) as app:
+        _exercise(app)
+        db = app.app.state.storage.db
+        synchronous = {
+            name: db[name].database.client._store for name in ("users", "clients", "audit")
+        }
+        owner_run = db._owner.run
+        levels = {
+            name: owner_run(
+                lambda server=server, name=name: (
+                    server["oktopus"][name]._connection.execute("PRAGMA synchronous").fetchone()[0]
+                )
+            )
+            for name, server in synchronous.items()
+        }
+    assert levels == {"users": 2, "clients": 2, "audit": 2}  # 2 = FULL
