@@ -66,3 +66,9 @@ e2e: $(E2E_STAMP)
 # Regenerates docs/screenshots/*.png (shown in the README) from a demo plan.
 screenshots: $(E2E_STAMP)
 	$(BIN)/python scripts/screenshots.py
+
+# A consistent copy of the embedded store, safe while the server runs (restore: see README).
+.PHONY: backup
+BACKUP_DIR ?= backups/oktopus-$(shell date -u +%Y%m%dT%H%M%SZ)
+backup: $(STAMP)
+	$(BIN)/python -m oktapi.backup $(BACKUP_DIR)
