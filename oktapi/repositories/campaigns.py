@@ -1,6 +1,18 @@
-"""Campaign documents; every query carries the caller's client filter."""
+"""Campaign documents; every query carries the caller's client filter.
+
+Deleting a campaign races with creating a plan over it. Each side writes first and checks the
+other after, so the database's order decides and at most one wins:
+- deletion marks the campaign (``deleting_at``), then looks for an active plan using it, and
+  deletes only if there is none (and its mark is still fresh);
+- plan creation stores the plan, then checks its campaigns (``unavailable_for_plan``): one
+  missing or marked takes the plan back.
+If the plan's check came first, the deletion's later search finds the plan; if the deletion's
+search came first, the plan's later check finds the mark or the campaign gone. A mark left by
+a deletion that died half-way stops blocking plans after DELETION_MARK_SECONDS.
+"""
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from pymongo import ASCENDING
@@ -10,8 +22,10 @@ from pymongo.errors import DuplicateKeyError
 from oktapi.deps import Page, Principal
 from oktapi.errors import Conflict, NotFound
 from oktapi.repositories.base import new_id, scoped, utc_now
+from oktapi.repositories.clients import ClientRepository
 
 COLLECTION = "campaigns"
+DELETION_MARK_SECONDS = 60
 
 
 def _duplicate_name(name: str) -> Conflict:
@@ -91,6 +105,9 @@ class CampaignRepository:
             self._campaigns.insert_one(campaign)
         except DuplicateKeyError:
             raise self._duplicate(client_id, campaign["_id"], external_id, name) from None
+        if not ClientRepository(self._db).is_live(client_id):
+            self._campaigns.delete_one({"_id": campaign["_id"]})  # the client went meanwhile
+            raise NotFound("Client")
         return campaign
 
     def _duplicate(
@@ -135,8 +152,42 @@ class CampaignRepository:
         )
 
     def delete(self, principal: Principal, campaign_id: str) -> dict[str, Any]:
-        campaign = self.get(principal, campaign_id)
-        result = self._campaigns.delete_one(scoped(principal, {"_id": campaign_id}))
+        """Delete the campaign unless an active plan uses it (Conflict); see the module docstring."""
+        mark = utc_now()
+        campaign = self._campaigns.find_one_and_update(
+            scoped(principal, {"_id": campaign_id}), {"$set": {"deleting_at": mark}}
+        )
+        if campaign is None:
+            raise NotFound("Campaign")
+        if self.in_active_plan(campaign_id):
+            self._campaigns.update_one(
+                {"_id": campaign_id, "deleting_at": mark}, {"$unset": {"deleting_at": ""}}
+            )
+            raise Conflict(
+                "The campaign is part of an active plan; finish or delete the plan first"
+            )
+        fresh = utc_now() - timedelta(seconds=DELETION_MARK_SECONDS)
+        result = self._campaigns.delete_one({"_id": campaign_id, "deleting_at": {"$gt": fresh}})
         if result.deleted_count == 0:
             raise NotFound("Campaign")
         return campaign
+
+    def unavailable_for_plan(
+        self, client_id: str, campaign_ids: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """(missing, being deleted) among a new plan's campaigns, checked after it was stored."""
+        found = {
+            campaign["_id"]: campaign
+            for campaign in self._campaigns.find(
+                {"client_id": client_id, "_id": {"$in": campaign_ids}},
+                projection={"deleting_at": True},
+            )
+        }
+        fresh = utc_now() - timedelta(seconds=DELETION_MARK_SECONDS)
+        missing = [cid for cid in campaign_ids if cid not in found]
+        deleting = [
+            cid
+            for cid, campaign in found.items()
+            if campaign.get("deleting_at") is not None and campaign["deleting_at"] > fresh
+        ]
+        return missing, deleting

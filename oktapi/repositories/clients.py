@@ -1,4 +1,12 @@
-"""Client documents; every read and write is limited to the caller's clients (field `_id`)."""
+"""Client documents; every read and write is limited to the caller's clients (field `_id`).
+
+Deleting a client races with the writes that hang off it (a campaign, a plan, a timestep's
+record posted at that moment). Without transactions the database settles it in two steps:
+deletion first marks the client ``deleting``, then sweeps everything with its ``client_id``;
+every such write checks, after it is stored, that its client is still live (``is_live``) and
+takes itself back if not. A write checked before the mark is swept; one checked after it sees
+the mark. Either way nothing outlives the client.
+"""
 
 from typing import Any
 
@@ -11,6 +19,8 @@ from oktapi.repositories.base import new_id, scoped, utc_now
 
 COLLECTION = "clients"
 SCOPE_FIELD = "_id"
+# What carries a client_id and goes with the client (the audit trail stays).
+DEPENDENT_COLLECTIONS = ("campaigns", "plans", "plan_timesteps", "idempotency_keys")
 
 
 class ClientRepository:
@@ -37,6 +47,13 @@ class ClientRepository:
                 limit=page.limit,
             )
         )
+
+    def is_live(self, client_id: str) -> bool:
+        """The client exists and no deletion has started (the check after a dependent write)."""
+        found = self._clients.find_one(
+            {"_id": client_id, "deleting": {"$ne": True}}, projection={"_id": True}
+        )
+        return found is not None
 
     def existing_ids(self, client_ids: list[str]) -> set[str]:
         """Which of these ids are clients (admin-only checks, e.g. assigning clients to a user)."""
@@ -73,18 +90,23 @@ class ClientRepository:
         return {**client, **changes}
 
     def delete(self, principal: Principal, client_id: str) -> dict[str, Any]:
-        """Delete the client and everything that hangs off it; returns the deleted client."""
-        client = self.get(principal, client_id)
+        """Delete the client and everything that hangs off it; returns the deleted client.
+
+        Marked first, swept after (see the module docstring); an interrupted deletion is
+        finished by deleting the client again.
+        """
+        client = self._clients.find_one_and_update(
+            self._scoped(principal, {"_id": client_id}), {"$set": {"deleting": True}}
+        )
+        if client is None:
+            raise NotFound("Client")
         plan_ids = [
             plan["_id"]
-            for plan in list(
-                self._db["plans"].find({"client_id": client_id}, projection={"_id": True})
-            )
+            for plan in self._db["plans"].find({"client_id": client_id}, projection={"_id": True})
         ]
-        self._db["campaigns"].delete_many({"client_id": client_id})
-        if plan_ids:
-            self._db["plan_timesteps"].delete_many({"plan_id": {"$in": plan_ids}})
-        self._db["plans"].delete_many({"client_id": client_id})
+        self._db["plan_timesteps"].delete_many({"plan_id": {"$in": plan_ids}})
+        for collection in DEPENDENT_COLLECTIONS:
+            self._db[collection].delete_many({"client_id": client_id})
         self._db["users"].update_many(
             {"client_ids": client_id}, {"$pull": {"client_ids": client_id}}
         )

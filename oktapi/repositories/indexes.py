@@ -19,7 +19,16 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
         # campaign DELETE asks whether an active plan uses the campaign
         ([("campaign_ids", ASCENDING), ("status", ASCENDING)], {}),
     ],
-    "plan_timesteps": [([("plan_id", ASCENDING), ("timestep", ASCENDING)], {"unique": True})],
+    "plan_timesteps": [
+        ([("plan_id", ASCENDING), ("timestep", ASCENDING)], {"unique": True}),
+        # deleting a client sweeps its records
+        ([("client_id", ASCENDING)], {}),
+    ],
+    # one claim per user and Idempotency-Key decides which creation makes the plan
+    "idempotency_keys": [
+        ([("user_id", ASCENDING), ("key", ASCENDING)], {"unique": True}),
+        ([("client_id", ASCENDING)], {}),
+    ],
     "audit": [([("at", ASCENDING)], {}), ([("client_id", ASCENDING), ("at", ASCENDING)], {})],
     # every login counts recent failures per (username, address) and drops old ones
     "login_failures": [([("key", ASCENDING), ("at", ASCENDING)], {}), ([("at", ASCENDING)], {})],

@@ -5,6 +5,10 @@ Exactly-once is the database's job here, not Python's:
   unique index on (plan_id, timestep)), so only one insert per timestep can ever succeed;
 - the plan document carries ``version`` (= the next timestep to report) and moves forward only
   by a conditional update on ``{"_id": id, "version": k}``, so only one writer advances it.
+
+A plan and a timestep record are checked after they are stored, against the deletions that
+race with them: their client (see repositories/clients.py) and, for a new plan, its campaigns
+(see repositories/campaigns.py). A write that lost is taken back and answered 404/409/422.
 """
 
 from typing import Any
@@ -14,7 +18,10 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from oktapi.deps import Page, Principal
+from oktapi.errors import Conflict, Invalid, NotFound
 from oktapi.repositories.base import scoped
+from oktapi.repositories.campaigns import CampaignRepository
+from oktapi.repositories.clients import ClientRepository
 
 PLANS = "plans"
 PLAN_TIMESTEPS = "plan_timesteps"
@@ -33,13 +40,33 @@ class TimestepAlreadyRecorded(Exception):
 
 class PlanRepository:
     def __init__(self, db: Database) -> None:
+        self._db = db
         self._plans = db[PLANS]
         self._timesteps = db[PLAN_TIMESTEPS]
 
     # --- plans ---------------------------------------------------------------------------------
 
     def insert(self, plan: dict[str, Any]) -> None:
+        """Store a new plan, unless its client or one of its campaigns is being deleted."""
         self._plans.insert_one(plan)
+        missing, deleting = CampaignRepository(self._db).unavailable_for_plan(
+            plan["client_id"], plan["campaign_ids"]
+        )
+        client_live = ClientRepository(self._db).is_live(plan["client_id"])
+        if client_live and not missing and not deleting:
+            return
+        self._plans.delete_one({"_id": plan["_id"]})
+        if not client_live:
+            raise NotFound("Client")
+        if missing:
+            raise Invalid(
+                f"these campaign ids are not campaigns of this client: {', '.join(missing)}",
+                loc=("body", "campaign_ids"),
+            )
+        raise Conflict(
+            f"campaign(s) {', '.join(deleting)} are being deleted; leave them out of the plan, "
+            "or retry if the deletion fails"
+        )
 
     def get(
         self, principal: Principal, plan_id: str, *, with_state: bool = True
@@ -81,6 +108,9 @@ class PlanRepository:
             self._timesteps.insert_one(record)
         except DuplicateKeyError:
             raise TimestepAlreadyRecorded from None
+        if not ClientRepository(self._db).is_live(record["client_id"]):
+            self._timesteps.delete_one({"_id": record["_id"]})  # the client went meanwhile
+            raise NotFound("Plan")
 
     def get_timestep(self, plan_id: str, timestep: int) -> dict[str, Any] | None:
         return self._timesteps.find_one({"_id": timestep_record_id(plan_id, timestep)})

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from oktapi.deps import CurrentPrincipal, DbDep, PageDep
@@ -17,8 +17,20 @@ from oktapi.models.plans import (
 )
 from oktapi.services import csv_import
 from oktapi.services import plans as service
+from oktapi.services.idempotency import create_plan_once
 
 router = APIRouter(tags=["plans"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description="Printable ASCII, no spaces: retries with the same key make one plan.",
+    ),
+]
 
 CSV_OPENAPI = {
     "requestBody": {
@@ -45,11 +57,29 @@ CSV_OPENAPI = {
     response_model_exclude_unset=True,
 )
 def create_plan(
-    client_id: str, body: PlanCreate, principal: CurrentPrincipal, db: DbDep
+    client_id: str,
+    body: PlanCreate,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> PlanPublic:
-    """Create a plan; the answer carries the allocation for timestep 0."""
-    plan = service.create_plan(db=db, principal=principal, client_id=client_id, body=body)
-    return service.plan_public(plan)
+    """Create a plan; the answer carries the allocation for timestep 0.
+
+    With an `Idempotency-Key` (any printable text, kept 24 hours), a retry with the same key and
+    body answers the plan the first request created (header `Idempotent-Replayed: true`) instead
+    of creating another; the same key with a different body is refused with 409.
+    """
+    created = create_plan_once(
+        db=db,
+        principal=principal,
+        client_id=client_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return service.plan_public(created.plan)
 
 
 @router.get("/clients/{client_id}/plans", response_model_exclude_unset=True)

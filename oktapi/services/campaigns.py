@@ -5,7 +5,7 @@ from typing import Any
 from pymongo.database import Database
 
 from oktapi.deps import Page, Principal
-from oktapi.errors import Conflict, Invalid
+from oktapi.errors import Invalid
 from oktapi.models.campaigns import CampaignCreate, CampaignUpdate
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.campaigns import CampaignRepository
@@ -76,11 +76,8 @@ def update_campaign(
 
 
 def delete_campaign(*, db: Database, principal: Principal, campaign_id: str) -> None:
-    campaigns = CampaignRepository(db)
-    stored = campaigns.get(principal, campaign_id)
-    if campaigns.in_active_plan(campaign_id):
-        raise Conflict("The campaign is part of an active plan; finish or delete the plan first")
-    campaigns.delete(principal, campaign_id)
+    """Refused (409) while an active plan uses it; the repository settles the race with plans."""
+    stored = CampaignRepository(db).delete(principal, campaign_id)
     AuditRepository(db).append(
         actor=principal,
         action="campaign.deleted",

@@ -72,9 +72,17 @@ class InvalidMany(Invalid):
 
 
 def create_plan(
-    *, db: Database, principal: Principal, client_id: str, body: PlanCreate
+    *,
+    db: Database,
+    principal: Principal,
+    client_id: str,
+    body: PlanCreate,
+    plan_id: str | None = None,
 ) -> dict[str, Any]:
-    """Validate everything a plan depends on, then store it with the allocation for timestep 0."""
+    """Validate everything a plan depends on, then store it with the allocation for timestep 0.
+
+    ``plan_id`` is the id an idempotency claim reserved (services/idempotency.py).
+    """
     client = ClientRepository(db).get(principal, client_id)
     campaigns = CampaignRepository(db).list_by_ids(principal, client_id, body.campaign_ids)
     found = {campaign["_id"] for campaign in campaigns}
@@ -121,7 +129,7 @@ def create_plan(
         raise Invalid(str(error)) from None
     now = utc_now()
     plan: dict[str, Any] = {
-        "_id": new_id(),
+        "_id": plan_id or new_id(),
         "client_id": client["_id"],
         "name": body.name or f"Plan of {now.date().isoformat()}",
         "campaign_ids": [c["_id"] for c in campaigns],
