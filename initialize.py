@@ -7,7 +7,7 @@ password is printed once; Oktopus ships no known password.
 import argparse
 import sys
 
-from oktapi.repositories.indexes import ensure_indexes
+from oktapi.services.retention import prepare_storage
 from oktapi.services.users import ensure_admin
 from oktapi.settings import Settings
 from oktapi.storage import StoreLockedError, open_storage
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> int
         print(f"initialize: {error}. Stop the running server first.", file=sys.stderr)
         return 1
     try:
-        ensure_indexes(storage.db)
+        prepare_storage(storage, settings)
         if settings.mongo_url is None:
             settings.signing_key  # noqa: B018 - generate the key file now, before the server runs
         setup = ensure_admin(

@@ -1,5 +1,7 @@
 """The application factory: settings, storage, middleware, docs and routers wired once."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,9 +12,9 @@ from fastapi_offline import FastAPIOffline
 
 from oktapi.errors import install_error_handlers
 from oktapi.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, body_limit_for
-from oktapi.repositories.indexes import ensure_indexes
 from oktapi.routers import ROUTERS
 from oktapi.routers import app as dashboard
+from oktapi.services.retention import prepare_storage, sweep_periodically
 from oktapi.settings import Settings
 from oktapi.storage import open_storage
 
@@ -30,11 +32,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         storage = open_storage(settings)
+        sweeper = None
         try:
-            ensure_indexes(storage.db)
+            prepare_storage(storage, settings)
+            if not storage.expires_documents:
+                sweeper = asyncio.create_task(sweep_periodically(storage.db, settings))
             app.state.storage = storage
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             storage.close()
 
     app = FastAPIOffline(

@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     cors_origins: str = Field(default="", description="Comma-separated allowed origins.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    audit_retention_days: int = Field(
+        default=400, ge=1, le=100 * 366, description="Audit entries older than this are deleted."
+    )
+    login_failure_retention_days: int = Field(
+        default=1,
+        ge=1,
+        le=366,
+        description="Failed-login rows older than this are deleted (the limit looks back minutes).",
+    )
 
     @field_validator("mongo_url")
     @classmethod

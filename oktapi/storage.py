@@ -49,6 +49,12 @@ class Storage:
         self.backend = backend
         self._close = close
 
+    @property
+    def expires_documents(self) -> bool:
+        """Whether TTL indexes work here: MongoDB expires in the background, while mongomock and
+        litemongo would scan the whole collection on every read, so they are swept instead."""
+        return self.backend == "mongodb"
+
     def close(self) -> None:
         self._close()
 

@@ -1,7 +1,22 @@
-"""Indexes created idempotently at start-up; uniqueness rules are enforced by the database."""
+"""Indexes created idempotently at start-up; uniqueness rules are enforced by the database.
+
+Expiring collections get a TTL index on MongoDB (``expire_after``); mongomock and litemongo
+would scan every document on every read to honour one, so there the same field gets a plain
+index and services/retention.py sweeps instead.
+"""
+
+import logging
 
 from pymongo import ASCENDING
 from pymongo.database import Database
+from pymongo.errors import OperationFailure
+
+logger = logging.getLogger(__name__)
+
+# The audit listing sorts newest first on (at, _id), after an equality filter on one field at
+# most, within a window of days (repositories/audit.py): each shape has its index.
+_NEWEST = [("at", ASCENDING), ("_id", ASCENDING)]
+AUDIT_FILTERS = ("client_id", "plan_id", "user_id", "action")
 
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     "users": [([("username", ASCENDING)], {"unique": True})],
@@ -24,18 +39,52 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
         # deleting a client sweeps its records
         ([("client_id", ASCENDING)], {}),
     ],
+    "audit": [
+        (_NEWEST, {}),
+        ([("day", ASCENDING)], {}),
+        *(([(field, ASCENDING), *_NEWEST], {}) for field in AUDIT_FILTERS),
+    ],
+    # every login counts recent failures per (username, address) and drops old ones
+    "login_failures": [([("key", ASCENDING), ("at", ASCENDING)], {})],
     # one claim per user and Idempotency-Key decides which creation makes the plan
     "idempotency_keys": [
         ([("user_id", ASCENDING), ("key", ASCENDING)], {"unique": True}),
         ([("client_id", ASCENDING)], {}),
     ],
-    "audit": [([("at", ASCENDING)], {}), ([("client_id", ASCENDING), ("at", ASCENDING)], {})],
-    # every login counts recent failures per (username, address) and drops old ones
-    "login_failures": [([("key", ASCENDING), ("at", ASCENDING)], {}), ([("at", ASCENDING)], {})],
 }
 
+# The field each expiring collection is dated by (its TTL index on MongoDB).
+EXPIRY_FIELDS = {"audit": "at", "login_failures": "at", "idempotency_keys": "created_at"}
 
-def ensure_indexes(db: Database) -> None:
+# Indexes earlier versions created that a newer one replaces.
+SUPERSEDED = {"audit": ["client_id_1_at_1"]}
+
+
+def ensure_indexes(db: Database, *, expire_after: dict[str, int] | None = None) -> None:
+    """Create every index; with ``expire_after`` (seconds per collection), TTL indexes too."""
     for collection, specs in INDEXES.items():
         for keys, options in specs:
             db[collection].create_index(keys, **options)
+    for collection, field in EXPIRY_FIELDS.items():
+        options = {}
+        if expire_after is not None:
+            options["expireAfterSeconds"] = expire_after[collection]
+        _create_or_replace(db, collection, [(field, ASCENDING)], options)
+    for collection, names in SUPERSEDED.items():
+        existing = db[collection].index_information()
+        for name in names:
+            if name in existing:
+                db[collection].drop_index(name)
+
+
+def _create_or_replace(db: Database, collection: str, keys: list, options: dict) -> None:
+    """Create an index; one with the same keys but other options (a changed TTL) is replaced."""
+    try:
+        db[collection].create_index(keys, **options)
+    except OperationFailure as error:
+        if error.code not in (85, 86):  # IndexOptionsConflict, IndexKeySpecsConflict
+            raise
+        name = "_".join(f"{field}_{direction}" for field, direction in keys)
+        logger.info("replacing index %s.%s with options %s", collection, name, options)
+        db[collection].drop_index(name)
+        db[collection].create_index(keys, **options)

@@ -118,6 +118,6 @@ class LoginFailureRepository:
     def clear(self, key: str) -> None:
         self._failures.delete_many({"key": key})
 
-    def forget_before(self, cutoff: datetime) -> None:
-        """Drop failures too old to matter, so the log stays small."""
-        self._failures.delete_many({"at": {"$lt": cutoff}})
+    def forget_before(self, cutoff: datetime) -> int:
+        """Drop failures too old to matter, so the log stays small; returns how many."""
+        return self._failures.delete_many({"at": {"$lt": cutoff}}).deleted_count

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from oktapi.deps import CurrentPrincipal, DbDep, PageDep
+from oktapi.deps import CurrentPrincipal, DbDep, PageDep, SettingsDep
 from oktapi.models.audit import AuditEntryPublic
 from oktapi.repositories.audit import AuditRepository
 
@@ -18,6 +18,7 @@ FilterValue = Annotated[str | None, Query(min_length=1, max_length=200)]
 def list_audit_entries(
     principal: CurrentPrincipal,
     db: DbDep,
+    settings: SettingsDep,
     page: PageDep,
     client_id: FilterValue = None,
     plan_id: FilterValue = None,
@@ -35,5 +36,7 @@ def list_audit_entries(
         )
         if value is not None
     }
-    entries = AuditRepository(db).list(principal, page, filters)
+    entries = AuditRepository(db).list(
+        principal, page, filters, retention_days=settings.audit_retention_days
+    )
     return [AuditEntryPublic.from_document(entry) for entry in entries]
