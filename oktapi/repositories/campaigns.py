@@ -169,7 +169,9 @@ class CampaignRepository:
         fresh = utc_now() - timedelta(seconds=DELETION_MARK_SECONDS)
         result = self._campaigns.delete_one({"_id": campaign_id, "deleting_at": {"$gt": fresh}})
         if result.deleted_count == 0:
-            raise NotFound("Campaign")
+            if self._campaigns.find_one({"_id": campaign_id}, projection={"_id": True}):
+                raise Conflict("The deletion took too long and was given up; delete it again")
+            raise NotFound("Campaign")  # another deletion finished first
         return campaign
 
     def unavailable_for_plan(
