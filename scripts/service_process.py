@@ -82,6 +82,13 @@ class ServiceProcess:
         self.kill()
         raise RuntimeError(f"the server did not answer /health within {ready_within} s")
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (the uvicorn process itself), to read its memory."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        return self._process.pid
+
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no flushing; what a crash or the OOM killer does."""
         if self._process is not None and self._process.poll() is None:
