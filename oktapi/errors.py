@@ -58,6 +58,15 @@ class TooManyRequests(OktopusError):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
+class ServiceBusy(OktopusError):
+    """A bounded resource (password hashing) is fully used; the caller should retry shortly."""
+
+    status_code = 503
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
 class Invalid(OktopusError):
     """A value that parses but makes no sense; answered in FastAPI's validation shape."""
 
@@ -103,12 +112,19 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
             "msg": _safe_text(error.get("msg", "")),
         }
         value = error.get("input")
-        if isinstance(value, str):
+        if _names_a_secret(error.get("loc", ())):
+            pass  # a refused password is never echoed back
+        elif isinstance(value, str):
             item["input"] = _safe_text(value[:200])
         elif value is None or (isinstance(value, int) and abs(value) < 10**18):
             item["input"] = value  # bools are ints; huge ints are left out
         cleaned.append(item)
     return cleaned
+
+
+def _names_a_secret(loc: Any) -> bool:
+    """A field like `password`, wherever it sits in the body or form."""
+    return any(isinstance(part, str) and "password" in part.lower() for part in loc)
 
 
 def _safe_text(text: str) -> str:

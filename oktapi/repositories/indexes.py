@@ -44,8 +44,11 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
         ([("day", ASCENDING)], {}),
         *(([(field, ASCENDING), *_NEWEST], {}) for field in AUDIT_FILTERS),
     ],
-    # every login counts recent failures per (username, address) and drops old ones
-    "login_failures": [([("key", ASCENDING), ("at", ASCENDING)], {})],
+    # every login counts recent failures per (username, address) and per address
+    "login_failures": [
+        ([("key", ASCENDING), ("at", ASCENDING)], {}),
+        ([("address", ASCENDING), ("at", ASCENDING)], {}),
+    ],
     # one claim per user and Idempotency-Key decides which creation makes the plan
     "idempotency_keys": [
         ([("user_id", ASCENDING), ("key", ASCENDING)], {"unique": True}),

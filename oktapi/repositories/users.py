@@ -78,6 +78,12 @@ class UserRepository:
             updated["token_version"] = user.get("token_version", 0) + 1
         return updated
 
+    def upgrade_password_hash(self, user_id: str, *, old: str, new: str) -> None:
+        """Store a re-hash of the same password, unless the password changed meanwhile."""
+        self._users.update_one(
+            {"_id": user_id, "password_hash": old}, {"$set": {"password_hash": new}}
+        )
+
     def add_client(self, user_id: str, client_id: str) -> None:
         self._users.update_one(
             {"_id": user_id},
@@ -91,7 +97,8 @@ class UserRepository:
 
 
 class LoginFailureRepository:
-    """Failed logins per (username, client address); kept in the database so every worker agrees."""
+    """Failed logins per (username, client address) and per address; in the database so every
+    worker agrees."""
 
     def __init__(self, db: Database) -> None:
         self._failures = db[LOGIN_FAILURES]
@@ -103,13 +110,25 @@ class LoginFailureRepository:
         )
         return [failure["at"] for failure in list(found)]
 
+    def recent_from(self, address: str, since: datetime) -> list[datetime]:
+        """When any username failed from `address` since `since`, oldest first."""
+        found = self._failures.find(
+            {"address": address, "at": {"$gte": since}},
+            sort=[("at", ASCENDING)],
+            projection={"at": True},
+        )
+        return [failure["at"] for failure in list(found)]
+
     def count_since(self, key: str, since: datetime) -> int:
         return self._failures.count_documents({"key": key, "at": {"$gte": since}})
 
-    def record(self, key: str, at: datetime) -> str:
+    def count_from(self, address: str, since: datetime) -> int:
+        return self._failures.count_documents({"address": address, "at": {"$gte": since}})
+
+    def record(self, key: str, address: str, at: datetime) -> str:
         """Log an attempt as failed (until it succeeds); returns its id."""
         attempt_id = new_id()
-        self._failures.insert_one({"_id": attempt_id, "key": key, "at": at})
+        self._failures.insert_one({"_id": attempt_id, "key": key, "address": address, "at": at})
         return attempt_id
 
     def remove(self, attempt_id: str) -> None:

@@ -8,10 +8,11 @@ from pymongo.database import Database
 from oktapi.deps import Page, Principal
 from oktapi.errors import Conflict, Invalid
 from oktapi.models.users import UserCreate, UserUpdate
+from oktapi.password_policy import password_problem
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.users import UserRepository
-from oktapi.security import MIN_PASSWORD_LENGTH, generate_password, hash_password
+from oktapi.security import generate_password, hash_password
 
 
 def _existing_clients(db: Database, client_ids: list[str]) -> list[str]:
@@ -78,6 +79,9 @@ def update_user(
         changes["disabled"] = requested["disabled"]
         audit.append(("user.disabled" if requested["disabled"] else "user.enabled", {}))
     if "password" in requested:
+        problem = password_problem(requested["password"], username=user["username"])
+        if problem is not None:
+            raise Invalid(problem, loc=("body", "password"))
         changes["password_hash"] = hash_password(requested["password"])
         audit.append(("user.password_reset", {}))
     if not changes:
@@ -117,8 +121,10 @@ def ensure_admin(
     *, db: Database, username: str, password: str | None, reset_password: bool = False
 ) -> AdminSetup:
     """Create the admin if absent; touch an existing one only when asked to reset its password."""
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"the admin password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if password is not None:
+        problem = password_problem(password, username=username)
+        if problem is not None:
+            raise ValueError(f"OKTOPUS_ADMIN_PASSWORD is refused: {problem}")
     users = UserRepository(db)
     existing = users.find_by_username(username)
     if existing is not None and not reset_password:

@@ -1,11 +1,14 @@
 """Login and tokens: what a caller sees when credentials or tokens are right, wrong or revoked."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import jwt
 import pytest
+from argon2 import PasswordHasher, Type, extract_parameters
 from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
 
 from oktapi import security
 from oktapi.services import auth as auth_service
@@ -220,3 +223,117 @@ def test_parallel_guesses_cannot_slip_past_the_limit(client: TestClient, db) -> 
         assert len(statuses) <= 12 + auth_service.MAX_FAILED_LOGINS + 1
     assert statuses.count(401) == auth_service.MAX_FAILED_LOGINS
     assert _login(client, "alice", TEST_PASSWORD).status_code == 429
+
+
+# --- bounded password hashing and the per-address limit ---------------------------------------
+
+
+def test_logins_for_new_usernames_from_one_address_are_limited_too(
+    client: TestClient, db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new username per guess does not buy new guesses: the address is limited across names."""
+    insert_user(db, username="alice")
+    for index in range(auth_service.MAX_FAILED_LOGINS_PER_ADDRESS):
+        assert _login(client, f"ghost-{index}", "wrong-password-123").status_code == 401
+    refused = _login(client, "yet-another-ghost", "wrong-password-123")
+    assert refused.status_code == 429
+    retry_after = int(refused.headers["retry-after"])
+    assert 1 <= retry_after <= 300
+    assert _login(client, "alice", TEST_PASSWORD).status_code == 429
+    # Another address is not affected, and the window ends.
+    assert _login(_other_address(client, "203.0.113.9"), "alice", TEST_PASSWORD).status_code == 200
+    later = auth_service.utc_now() + timedelta(seconds=retry_after + 1)
+    monkeypatch.setattr(auth_service, "utc_now", lambda: later)
+    assert _login(client, "alice", TEST_PASSWORD).status_code == 200
+
+
+def test_no_more_than_a_few_password_checks_run_at_once(
+    client: TestClient, db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each argon2 check holds tens of MiB: a burst of logins must not run them all together."""
+    insert_user(db, username="alice")
+    real_verify = security._hasher.verify
+    lock = threading.Lock()
+    running = [0]
+    most = [0]
+    never = threading.Event()
+
+    def slow_verify(password: str, password_hash: str) -> bool:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        never.wait(0.2)  # long enough for unbounded checks to overlap
+        with lock:
+            running[0] -= 1
+        return real_verify(password, password_hash)
+
+    monkeypatch.setattr(security._hasher, "verify", slow_verify)
+
+    def guess(index: int) -> int:
+        host = f"198.51.100.{index}"  # new address and username: no failure limit applies
+        return _login(
+            _other_address(client, host), f"user-{index}", "wrong-password-123"
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(guess, range(12)))
+    assert set(statuses) <= {401, 503}
+    assert 1 <= most[0] <= security.HASHING_CONCURRENCY
+
+
+def test_beyond_the_queue_a_login_gets_503_with_retry_after(
+    client: TestClient, db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    insert_user(db, username="alice")
+    monkeypatch.setattr(
+        security,
+        "hashing_slots",
+        security.HashingSlots(concurrency=1, queue=0, wait_seconds=30.0),
+    )
+    real_verify = security._hasher.verify
+    entered, release = threading.Event(), threading.Event()
+
+    def held_verify(password: str, password_hash: str) -> bool:
+        entered.set()
+        release.wait(30)
+        return real_verify(password, password_hash)
+
+    monkeypatch.setattr(security._hasher, "verify", held_verify)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(_login, client, "alice", "wrong-password-123")
+        assert entered.wait(30)
+        busy = _login(client, "alice", TEST_PASSWORD)
+        release.set()
+        assert first.result().status_code == 401
+    assert busy.status_code == 503
+    assert int(busy.headers["retry-after"]) >= 1
+    assert "detail" in busy.json()
+    # The refused attempt was never checked, so it does not count towards the lockout.
+    assert db["login_failures"].count_documents({}) == 1
+    assert _login(client, "alice", TEST_PASSWORD).status_code == 200
+
+
+def test_hashes_use_owasp_argon2id_parameters_and_old_ones_are_upgraded(
+    client: TestClient, db
+) -> None:
+    user_id = insert_user(db, username="alice")
+    legacy = PasswordHash.recommended().hash(TEST_PASSWORD)  # argon2-cffi's default, 64 MiB
+    db["users"].update_one({"_id": user_id}, {"$set": {"password_hash": legacy}})
+    assert _login(client, "alice", TEST_PASSWORD).status_code == 200
+    stored = db["users"].find_one({"_id": user_id})["password_hash"]
+    parameters = extract_parameters(stored)
+    assert parameters.type is Type.ID
+    assert (parameters.memory_cost, parameters.time_cost, parameters.parallelism) == (
+        19 * 1024,
+        2,
+        1,
+    )
+    assert _login(client, "alice", TEST_PASSWORD).status_code == 200
+    assert extract_parameters(security.hash_password("another-password-0")) == parameters
+
+
+def test_a_stored_hash_asking_for_too_much_memory_is_not_computed(client: TestClient, db) -> None:
+    user_id = insert_user(db, username="alice")
+    greedy = PasswordHasher(memory_cost=128 * 1024, time_cost=1, parallelism=1).hash(TEST_PASSWORD)
+    db["users"].update_one({"_id": user_id}, {"$set": {"password_hash": greedy}})
+    assert _login(client, "alice", TEST_PASSWORD).status_code == 401

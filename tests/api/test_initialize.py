@@ -105,6 +105,20 @@ def test_a_short_admin_password_is_refused(
         assert app_client.app.state.storage.db["users"].count_documents({}) == 0
 
 
+@pytest.mark.parametrize("password", ["password1234", " " * 12, "admin-admin"])
+def test_a_guessable_admin_password_is_refused_without_being_printed(
+    settings: Settings, capsys: pytest.CaptureFixture[str], password: str
+) -> None:
+    configured = _with(settings, admin_username="admin-admin" if "admin-" in password else "admin")
+    assert initialize.main([], _with(configured, admin_password=password)) == 2
+    output = capsys.readouterr()
+    assert "OKTOPUS_ADMIN_PASSWORD is refused" in output.err
+    if password.strip():
+        assert password not in output.err + output.out
+    with TestClient(create_app(settings)) as app_client:
+        assert app_client.app.state.storage.db["users"].count_documents({}) == 0
+
+
 def test_indexes_and_the_signing_key_are_ready_after_initialize(
     settings: Settings, backend: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

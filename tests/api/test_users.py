@@ -182,3 +182,68 @@ def test_managers_get_403_and_anonymous_callers_401_on_user_routes(
         assert client.request(method, path, json=body, headers=manager).status_code == 403
         assert client.request(method, path, json=body).status_code == 401
     assert snapshot(db) == before
+
+
+GUESSABLE_PASSWORDS = [
+    "aaaaaaaaaa",
+    " " * 10,
+    "\t\n \t\n \t\n ",
+    "password123",
+    "1234567890",
+    "qwertyuiop",
+]
+
+
+def test_guessable_passwords_are_refused_and_never_echoed(
+    client: TestClient, db, admin_headers
+) -> None:
+    user_id = insert_user(db, username="carol")
+    before = snapshot(db)
+    for password in GUESSABLE_PASSWORDS:
+        create = client.post(
+            "/users", json={"username": "bob", "password": password}, headers=admin_headers
+        )
+        patch = client.patch(
+            f"/users/{user_id}", json={"password": password}, headers=admin_headers
+        )
+        for response in (create, patch):
+            assert response.status_code == 422, repr(password)
+            assert response.json()["detail"][0]["loc"][-1] == "password"
+            assert "input" not in response.json()["detail"][0]
+            if password.strip():
+                assert password not in response.text, repr(password)
+    assert snapshot(db) == before
+
+
+def test_the_username_is_not_a_password(client: TestClient, db, admin_headers) -> None:
+    user_id = insert_user(db, username="kestrel-orchard-42")
+    before = snapshot(db)
+    create = client.post(
+        "/users",
+        json={"username": "Velvet-Harbor-Sixty", "password": "velvet-harbor-sixty"},
+        headers=admin_headers,
+    )
+    assert create.status_code == 422
+    assert "username" in create.text and "velvet-harbor-sixty" not in create.text.lower()
+    patch = client.patch(
+        f"/users/{user_id}", json={"password": "KESTREL-ORCHARD-42"}, headers=admin_headers
+    )
+    assert patch.status_code == 422
+    assert patch.json()["detail"][0]["loc"] == ["body", "password"]
+    assert "kestrel-orchard-42" not in patch.text.lower()
+    assert snapshot(db) == before
+
+
+def test_no_refused_password_is_echoed(client: TestClient, db, admin_headers) -> None:
+    user_id = insert_user(db, username="carol")
+    for password in ("zq9-short", "zq9-" + "x" * 300, 1234567890):
+        create = client.post(
+            "/users", json={"username": "bob", "password": password}, headers=admin_headers
+        )
+        patch = client.patch(
+            f"/users/{user_id}", json={"password": password}, headers=admin_headers
+        )
+        for response in (create, patch):
+            assert response.status_code == 422
+            assert "input" not in response.json()["detail"][0]
+            assert str(password)[:8] not in response.text
