@@ -4,7 +4,6 @@ The commonest passwords come from zxcvbn (its ranked list of 30,000 leaked passw
 dictionaries, keyboard walks, repeats and sequences), not from a list kept here by hand.
 """
 
-from zxcvbn import zxcvbn
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -25,6 +24,8 @@ def password_problem(password: str, *, username: str | None = None) -> str | Non
         return "The password must not be only whitespace"
     if username is not None and password.strip().casefold() == username.strip().casefold():
         return "The password must not be the username"
+    from zxcvbn import zxcvbn  # its dictionaries take 14 MiB: loaded only where passwords are set
+
     user_inputs = [username] if username else []
     estimate = zxcvbn(password[:STRENGTH_CHECK_LENGTH], user_inputs=user_inputs)
     if estimate["score"] < MIN_STRENGTH_SCORE:
