@@ -19,7 +19,7 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(BIN)/python initialize.py
 	@echo "Oktopus docs: http://$(HOST):$(PORT)/api  (health: http://$(HOST):$(PORT)/health)"
-	$(BIN)/python -m uvicorn fast:app --host $(HOST) --port $(PORT)
+	$(BIN)/python -m oktapi.serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

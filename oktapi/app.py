@@ -11,7 +11,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from oktapi.errors import install_error_handlers
-from oktapi.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware, body_limit_for
+from oktapi.middleware import (
+    BodyLimitMiddleware,
+    KeepConnectionAfterErrors,
+    SecurityHeadersMiddleware,
+    body_limit_for,
+)
 from oktapi.routers import ROUTERS
 from oktapi.routers import app as dashboard
 from oktapi.services.retention import prepare_storage, sweep_periodically
@@ -63,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(dashboard.STATIC_PATH, dashboard.static_files(), name="dashboard-static")
     # The last one added runs first: CORS wraps the body limit so an allowed origin can read
     # its 413. Security headers wrap the whole stack, outside Starlette's ServerErrorMiddleware,
-    # so 413s, CORS preflights and even an unexpected 500 carry them.
+    # so 413s, CORS preflights and even an unexpected 500 carry them; outermost, the error that
+    # ServerErrorMiddleware re-raises after its 500 is logged so the connection stays usable.
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit_for)
     if settings.cors_origin_list:
         app.add_middleware(
@@ -73,5 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     build_stack = app.build_middleware_stack
-    app.build_middleware_stack = lambda: SecurityHeadersMiddleware(build_stack())  # type: ignore[method-assign]
+    app.build_middleware_stack = lambda: KeepConnectionAfterErrors(  # type: ignore[method-assign]
+        SecurityHeadersMiddleware(build_stack())
+    )
     return app

@@ -4,7 +4,6 @@ The commonest passwords come from zxcvbn (its ranked list of 30,000 leaked passw
 dictionaries, keyboard walks, repeats and sequences), not from a list kept here by hand.
 """
 
-
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 # zxcvbn scores 0-4 by estimated guesses: below 2 means under a million guesses, what an online

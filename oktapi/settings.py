@@ -1,5 +1,6 @@
 """Service configuration, read once from `OKTOPUS_*` environment variables and `.env`."""
 
+import ipaddress
 import os
 import secrets
 from functools import cached_property
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
         le=366,
         description="Failed-login rows older than this are deleted (the limit looks back minutes).",
     )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of the reverse proxy whose "
+        "X-Forwarded-For/-Proto are believed. Empty: forwarded headers are ignored.",
+    )
 
     @field_validator("mongo_url")
     @classmethod
@@ -62,6 +68,22 @@ class Settings(BaseSettings):
                 f"OKTOPUS_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
             )
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"OKTOPUS_FORWARDED_ALLOW_IPS: {entry!r} is not an IP address or network "
+                    "(or '*' to trust every peer, only when nothing but the proxy can connect)"
+                ) from None
+        return ",".join(entries)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""Run Oktopus the way `make run` does (initialize.py, then uvicorn fast:app) on a chosen data dir.
+"""Run Oktopus the way `make run` does (initialize.py, then oktapi.serve) on a chosen data dir.
 
 Shared by scripts/load.py and tests/api/test_crash.py: a real server process on loopback, with
 its own environment so a developer's `.env` or MongoDB settings never leak into the run.
@@ -28,7 +28,15 @@ def free_port() -> int:
 class ServiceProcess:
     """One Oktopus server on the embedded store in `data_dir`; restartable on the same data."""
 
-    def __init__(self, data_dir: Path, *, admin_password: str, secret_key: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        admin_password: str,
+        secret_key: str,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        """`settings`: more OKTOPUS_* variables, e.g. {"OKTOPUS_FORWARDED_ALLOW_IPS": "127.0.0.1"}."""
         self.data_dir = data_dir
         self.port = free_port()
         self.base_url = f"http://{HOST}:{self.port}"
@@ -44,6 +52,8 @@ class ServiceProcess:
             "OKTOPUS_ACCESS_TOKEN_MINUTES": "60",
             "OKTOPUS_CORS_ORIGINS": "",
             "OKTOPUS_LOG_LEVEL": "WARNING",
+            "OKTOPUS_FORWARDED_ALLOW_IPS": "",
+            **(settings or {}),
         }
         self._process: subprocess.Popen | None = None
 
@@ -59,10 +69,10 @@ class ServiceProcess:
         )
 
     def start(self, *, ready_within: float = 60.0) -> None:
-        """`python -m uvicorn fast:app --host --port`, as the second half; waits for /health."""
+        """`python -m oktapi.serve --host --port`, as the second half; waits for /health."""
         log = self.log_path.open("ab")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "fast:app", "--host", HOST, "--port", str(self.port)],
+            [sys.executable, "-m", "oktapi.serve", "--host", HOST, "--port", str(self.port)],
             cwd=ROOT,
             env=self._environment,
             stdout=log,
