@@ -1,8 +1,14 @@
-"""The unauthenticated surface: health, docs UI served offline, headers."""
+"""The unauthenticated surface: health (ready and live), docs UI served offline, headers."""
 
 import re
+import sqlite3
 
+import pytest
 from fastapi.testclient import TestClient
+
+from oktapi.app import create_app
+from oktapi.repositories.health import HealthRepository
+from oktapi.settings import Settings
 
 
 def test_health_names_the_backend(client: TestClient, backend: str) -> None:
@@ -36,3 +42,57 @@ def test_unknown_route_is_json_404(client: TestClient) -> None:
     response = client.get("/no-such-route")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not Found"}
+
+
+def test_health_writes_to_the_store_each_time(client: TestClient, db) -> None:
+    """The check is a real write, so a store that stops accepting writes shows up."""
+    assert client.get("/health").status_code == 200
+    first = db["health"].find_one({})["at"]
+    assert client.get("/health").status_code == 200
+    assert db["health"].count_documents({}) == 1
+    assert db["health"].find_one({})["at"] >= first
+
+
+def test_health_is_degraded_when_the_store_refuses_writes(
+    client: TestClient, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(self: HealthRepository, at: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(HealthRepository, "touch", disk_full)
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "degraded",
+        "storage": backend,
+        "problems": ["storage is not writable"],
+    }
+    assert "disk is full" not in response.text
+    assert client.get("/health/live").status_code == 200
+
+
+@pytest.mark.parametrize("key_file", ["too-short", ""])
+def test_health_is_degraded_when_the_signing_key_is_unusable(
+    settings: Settings, backend: str, key_file: str
+) -> None:
+    """No OKTOPUS_SECRET_KEY and a damaged key file: every login would fail, so health says so."""
+    without_key = Settings(_env_file=None, **{**settings.model_dump(), "secret_key": None})
+    without_key.data_path.mkdir(parents=True)
+    (without_key.data_path / "secret_key").write_text(key_file)
+    with TestClient(create_app(without_key)) as app_client:
+        response = app_client.get("/health")
+        assert response.status_code == 503
+        assert response.json() == {
+            "status": "degraded",
+            "storage": backend,
+            "problems": ["signing key is unusable"],
+        }
+        live = app_client.get("/health/live")
+        assert live.status_code == 200 and live.json() == {"status": "alive"}
+
+
+def test_liveness_answers_without_touching_the_store(client: TestClient, db) -> None:
+    response = client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "alive"}
+    assert "health" not in db.list_collection_names()
