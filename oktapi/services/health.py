@@ -2,6 +2,7 @@
 
 import logging
 
+import pymongo
 from pymongo.database import Database
 
 from oktapi.repositories.base import utc_now
@@ -13,13 +14,16 @@ logger = logging.getLogger("oktapi.health")
 
 STORAGE_NOT_WRITABLE = "storage is not writable"
 SIGNING_KEY_UNUSABLE = "signing key is unusable"
+# A MongoDB that went away would otherwise hold the check for pymongo's 30 s server selection.
+STORE_TIMEOUT_SECONDS = 2.0
 
 
 def problems(*, db: Database, settings: Settings) -> list[str]:
     """What is broken, in words safe to show anyone; empty when healthy. Each check is cheap."""
     found = []
     try:
-        HealthRepository(db).touch(utc_now())
+        with pymongo.timeout(STORE_TIMEOUT_SECONDS):
+            HealthRepository(db).touch(utc_now())
     except Exception:  # a full disk, a read-only file, a lost server: all mean the same here
         logger.warning("health: the store refused a write", exc_info=True)
         found.append(STORAGE_NOT_WRITABLE)
