@@ -25,7 +25,15 @@ def _existing_clients(db: Database, client_ids: list[str]) -> list[str]:
     return unique_ids
 
 
+def _check_password(password: str, *, username: str) -> None:
+    """422 on the password field, in words that never repeat it."""
+    problem = password_problem(password, username=username)
+    if problem is not None:
+        raise Invalid(problem, loc=("body", "password"))
+
+
 def create_user(*, db: Database, actor: Principal, body: UserCreate) -> dict[str, Any]:
+    _check_password(body.password, username=body.username)
     client_ids = _existing_clients(db, body.client_ids)
     user = UserRepository(db).create(
         username=body.username,
@@ -79,9 +87,7 @@ def update_user(
         changes["disabled"] = requested["disabled"]
         audit.append(("user.disabled" if requested["disabled"] else "user.enabled", {}))
     if "password" in requested:
-        problem = password_problem(requested["password"], username=user["username"])
-        if problem is not None:
-            raise Invalid(problem, loc=("body", "password"))
+        _check_password(requested["password"], username=user["username"])
         changes["password_hash"] = hash_password(requested["password"])
         audit.append(("user.password_reset", {}))
     if not changes:
