@@ -6,8 +6,11 @@ that fails runs uvicorn in a thread around an app with that route added.
 """
 
 import json
+import os
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -25,7 +28,7 @@ from oktapi.app import create_app
 from oktapi.middleware import JSON_BODY_LIMIT
 from oktapi.services.auth import MAX_FAILED_LOGINS
 from oktapi.storage import drop_memory_store
-from scripts.service_process import HOST, ServiceProcess, free_port
+from scripts.service_process import HOST, ROOT, ServiceProcess, free_port
 from tests.conftest import make_settings
 
 ADMIN_PASSWORD = "http-server-admin-password-0"
@@ -146,6 +149,25 @@ def test_a_chunked_oversized_body_is_read_to_the_end_and_refused(server: Service
         assert status == 413
         assert "detail" in json.loads(body)
         assert _get_health(connection) == 200
+
+
+def test_a_client_waiting_for_100_continue_gets_the_413_at_once(server: ServiceProcess) -> None:
+    """curl asks before sending a large body: it must hear "no", not "go ahead"."""
+    with _connect(server.port) as connection:
+        head = f"Content-Length: {FIVE_MB}\r\nExpect: 100-continue\r\n"
+        connection.sendall(_post_head("/clients", head))
+        status, headers, _ = _read_answer(connection)
+        assert status == 413
+        assert headers["connection"] == "close"
+
+
+def test_a_body_declared_beyond_what_is_drained_is_refused_unread(server: ServiceProcess) -> None:
+    with _connect(server.port) as connection:
+        connection.sendall(_post_head("/clients", "Content-Length: 100000000\r\n"))
+        connection.sendall(b"x" * 100_000)
+        status, headers, _ = _read_answer(connection)
+        assert status == 413
+        assert headers["connection"] == "close"
 
 
 # --- the connection stays usable after an error -----------------------------------------------
@@ -296,3 +318,24 @@ def test_hsts_when_the_app_is_served_over_https(tmp_path: Path) -> None:
     with TestClient(create_app(settings)) as plain:
         assert "strict-transport-security" not in plain.get("/health").headers
     drop_memory_store(settings.mongo_url or "")
+
+
+def test_a_proxy_setting_that_is_not_an_address_stops_the_start(tmp_path: Path) -> None:
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("OKTOPUS_")
+    }
+    started = subprocess.run(
+        [sys.executable, "-m", "oktapi.serve", "--port", str(free_port())],
+        cwd=ROOT,
+        env={
+            **environment,
+            "OKTOPUS_DATA_DIR": str(tmp_path / "data"),
+            "OKTOPUS_FORWARDED_ALLOW_IPS": "10.0.0.5, proxy.internal",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2
+    assert "OKTOPUS_FORWARDED_ALLOW_IPS: 'proxy.internal' is not an IP address" in started.stderr
+    assert "Traceback" not in started.stderr
