@@ -1,6 +1,6 @@
 """Load check: 20 dashboards drive 20 plans at once through a real server, then every plan is audited.
 
-The service starts exactly as `make run` starts it (initialize.py, then uvicorn fast:app) on a
+The service starts exactly as `make run` starts it (initialize.py, then oktapi.serve) on a
 temporary data directory and a free loopback port. Each of 20 concurrent clients (asyncio +
 httpx) logs in as its own manager, creates a client, 5 campaigns and a 30-timestep plan, then
 for each timestep reads the allocation and posts simulated results (every 10th post is sent
