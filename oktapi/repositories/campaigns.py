@@ -32,6 +32,11 @@ def _duplicate_name(name: str) -> Conflict:
     return Conflict(f"A campaign named {name!r} already exists for this client")
 
 
+def external_key(client_id: str, external_id: str) -> str:
+    """The unique key of a platform's campaign id within its client (see indexes.py)."""
+    return f"{client_id}/{external_id}"
+
+
 def _duplicate_external_id(external_id: str) -> Conflict:
     return Conflict(f"A campaign with external_id {external_id!r} already exists for this client")
 
@@ -101,6 +106,8 @@ class CampaignRepository:
             "created_at": now,
             "updated_at": now,
         }
+        if external_id is not None:
+            campaign["external_key"] = external_key(client_id, external_id)
         try:
             self._campaigns.insert_one(campaign)
         except DuplicateKeyError:
@@ -128,10 +135,16 @@ class CampaignRepository:
         if not changes:
             return campaign
         changes = {**changes, "updated_at": utc_now()}
+        update: dict[str, Any] = {"$set": changes}
+        if "external_id" in changes:
+            if changes["external_id"] is None:
+                update["$unset"] = {"external_key": ""}
+            else:
+                changes["external_key"] = external_key(
+                    campaign["client_id"], changes["external_id"]
+                )
         try:
-            result = self._campaigns.update_one(
-                scoped(principal, {"_id": campaign_id}), {"$set": changes}
-            )
+            result = self._campaigns.update_one(scoped(principal, {"_id": campaign_id}), update)
         except DuplicateKeyError:
             raise self._duplicate(
                 campaign["client_id"],

@@ -202,3 +202,41 @@ def test_every_commit_of_the_embedded_store_is_fsynced(tmp_path: Path) -> None:
             for name, server in synchronous.items()
         }
     assert levels == {"users": 2, "clients": 2, "audit": 2}  # 2 = FULL
+
+
+def test_indexes_rebuild_over_campaigns_without_a_platform_id(
+    client: TestClient, db, admin_headers
+) -> None:
+    """A restart over a client with several campaigns lacking external_id must start (it did
+    not on the memory store while the rule was a partial index)."""
+    client_id = client.post("/clients", json={"name": "Rebuild"}, headers=admin_headers).json()[
+        "id"
+    ]
+    for name in ("A", "B"):
+        response = client.post(
+            f"/clients/{client_id}/campaigns", json={"name": name}, headers=admin_headers
+        )
+        assert response.status_code == 201
+    ensure_indexes(db)
+    made = client.post(
+        f"/clients/{client_id}/campaigns",
+        json={"name": "C", "external_id": "123"},
+        headers=admin_headers,
+    )
+    assert made.status_code == 201
+    twin = client.post(
+        f"/clients/{client_id}/campaigns",
+        json={"name": "D", "external_id": "123"},
+        headers=admin_headers,
+    )
+    assert twin.status_code == 409
+    cleared = client.patch(
+        f"/campaigns/{made.json()['id']}", json={"external_id": None}, headers=admin_headers
+    )
+    assert cleared.status_code == 200
+    again = client.post(
+        f"/clients/{client_id}/campaigns",
+        json={"name": "D", "external_id": "123"},
+        headers=admin_headers,
+    )
+    assert again.status_code == 201
