@@ -1,6 +1,6 @@
 """The allocation engine: numpy/scipy only, arrays in and arrays out."""
 
-from oktapi.engine.ai import AI, Allocation, Results
+from oktapi.engine.ai import AI, Allocation, Restatement, Results
 from oktapi.engine.policies import DEFAULT_POLICY, POLICIES, get_policy
 from oktapi.engine.state import Campaign, State
 
@@ -10,6 +10,7 @@ __all__ = [
     "POLICIES",
     "Allocation",
     "Campaign",
+    "Restatement",
     "Results",
     "State",
     "get_policy",

@@ -9,11 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from oktapi.engine.maturity import Maturity
 from oktapi.engine.policies import DEFAULT_POLICY, get_policy
 from oktapi.engine.policies.bounds import TOLERANCE
 
 OBJECTIVES = ("conversions", "revenue")
-HISTORY_COLUMNS = ("allocated", "spend", "conversions", "revenue")
+# Every per-timestep array column of the kept history. observed_at is the plan version at which
+# the row's figures were reported (its timestep when first reported, later when restated).
+HISTORY_COLUMNS = ("allocated", "spend", "conversions", "revenue", "observed_at")
 STATE_FORMAT_VERSION = 1
 MAX_SEED = 2**63 - 1  # BSON int64
 
@@ -25,10 +28,13 @@ class Campaign:
     id: str
     min_budget: float = 0.0
     max_budget: float | None = None  # None = unbounded
+    platform: str | None = None  # e.g. "google", "meta": maturity is pooled by platform
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:
             raise ValueError("campaign id must be a non-empty string")
+        if self.platform is not None and (not isinstance(self.platform, str) or not self.platform):
+            raise ValueError(f"campaign {self.id!r}: platform must be a non-empty string or null")
         self.min_budget = _finite_number(self.min_budget, f"campaign {self.id!r}: min_budget")
         if self.min_budget < 0:
             raise ValueError(f"campaign {self.id!r}: min_budget must be >= 0")
@@ -42,7 +48,12 @@ class Campaign:
 
     def to_dict(self) -> dict:
         """Plain dict for storage."""
-        return {"id": self.id, "min_budget": self.min_budget, "max_budget": self.max_budget}
+        return {
+            "id": self.id,
+            "min_budget": self.min_budget,
+            "max_budget": self.max_budget,
+            "platform": self.platform,
+        }
 
 
 def min_budget_excess(min_budgets: list[float], total_budget: float, timesteps: int) -> float:
@@ -89,8 +100,12 @@ def _rng_from_dict(data: dict) -> np.random.Generator:
 class State:
     """One plan: what to split, how, what happened so far, and the plan's own random generator.
 
-    History arrays have one row per reported timestep and one column per campaign. They are
-    read-only views of a buffer that grows by doubling, so appending a row is O(n_campaigns).
+    History arrays have one row per kept timestep (``history_start`` .. ``timestep`` - 1) and one
+    column per campaign. They are read-only views of a buffer that grows by doubling, so
+    appending a row is O(n_campaigns). ``AI.update`` folds rows older than the policy's window
+    into ``folded`` (discounted sufficient statistics, bounded in size), so the kept history and
+    the work per timestep stay bounded however long the plan runs. ``maturity`` holds what the
+    plan learnt from restatements about figures that are still incomplete.
     """
 
     def __init__(
@@ -108,9 +123,12 @@ class State:
         timestep: int = 0,
         budget_spent: float = 0.0,
         history: np.ndarray | None = None,
+        history_start: int = 0,
         allocation: np.ndarray | None = None,
         explanations: list[dict] | None = None,
         allocation_note: str | None = None,
+        folded: dict | None = None,
+        maturity: Maturity | None = None,
     ) -> None:
         self.campaigns = campaigns
         self.total_budget = total_budget
@@ -123,14 +141,20 @@ class State:
         self.rng = rng
         self.timestep = timestep
         self.budget_spent = budget_spent
+        self.history_start = history_start
         n_campaigns = len(campaigns)
-        capacity = max(min(timesteps, 16), timestep)
+        kept = timestep - history_start
+        capacity = max(min(timesteps, 16), kept)
         self._history = np.zeros((len(HISTORY_COLUMNS), capacity, n_campaigns))
         if history is not None:
-            self._history[:, :timestep] = history
+            self._history[:, :kept] = history
+        else:
+            self._history[-1, :kept] = np.arange(history_start, timestep)[:, None]
         self.allocation = allocation
         self.explanations = explanations
         self.allocation_note = allocation_note
+        self.folded = {} if folded is None else folded
+        self.maturity = Maturity(n_campaigns) if maturity is None else maturity
 
     @classmethod
     def create(
@@ -227,48 +251,92 @@ class State:
         remaining = self.total_budget - self.budget_spent
         return max(remaining / (self.timesteps - self.timestep), 0.0)
 
+    @property
+    def kept(self) -> int:
+        """Number of history rows kept (timesteps history_start .. timestep - 1)."""
+        return self.timestep - self.history_start
+
+    @property
+    def platforms(self) -> list[str | None]:
+        """Each campaign's platform (None when not given)."""
+        return [c.platform for c in self.campaigns]
+
     def _column(self, index: int) -> np.ndarray:
-        view = self._history[index, : self.timestep]
+        view = self._history[index, : self.kept]
         view.flags.writeable = False
         return view
 
+    def history_column(self, name: str) -> np.ndarray:
+        """The kept rows of one HISTORY_COLUMNS column, shape (kept, n_campaigns), read-only."""
+        return self._column(HISTORY_COLUMNS.index(name))
+
     @property
     def allocated(self) -> np.ndarray:
-        """Budgets handed out, shape (timestep, n_campaigns)."""
+        """Budgets handed out, shape (kept, n_campaigns)."""
         return self._column(0)
 
     @property
     def spend(self) -> np.ndarray:
-        """Reported spend, shape (timestep, n_campaigns)."""
+        """Reported spend, shape (kept, n_campaigns)."""
         return self._column(1)
 
     @property
     def conversions(self) -> np.ndarray:
-        """Reported conversions, shape (timestep, n_campaigns)."""
+        """Reported conversions, shape (kept, n_campaigns)."""
         return self._column(2)
 
     @property
     def revenue(self) -> np.ndarray:
-        """Reported revenue (zeros if not reported), shape (timestep, n_campaigns)."""
+        """Reported revenue (zeros if not reported), shape (kept, n_campaigns)."""
         return self._column(3)
 
+    @property
+    def observed_at(self) -> np.ndarray:
+        """Plan version at which each kept figure was reported, shape (kept, n_campaigns)."""
+        return self._column(HISTORY_COLUMNS.index("observed_at"))
+
     def append_history(self, row: np.ndarray) -> None:
-        """Append one timestep (shape (4, n_campaigns), HISTORY_COLUMNS order); used by AI.update."""
-        if self.timestep >= self._history.shape[1]:
+        """Append one timestep (allocated, spend, conversions, revenue; shape (4, n)).
+
+        Its observed_at is the timestep itself (age 0). Used by AI.update.
+        """
+        kept = self.kept
+        if kept >= self._history.shape[1]:
             grown = np.zeros(
                 (len(HISTORY_COLUMNS), max(2 * self._history.shape[1], 1), self.n_campaigns)
             )
-            grown[:, : self.timestep] = self._history[:, : self.timestep]
+            grown[:, :kept] = self._history[:, :kept]
             self._history = grown
-        self._history[:, self.timestep] = row
+        self._history[:4, kept] = row
+        self._history[4, kept] = float(self.timestep)
         self.timestep += 1
+
+    def set_cells(
+        self, timestep: int, indices: np.ndarray, rows: np.ndarray, observed_at: int
+    ) -> None:
+        """Overwrite spend, conversions, revenue (rows: (3, len(indices))) of one kept timestep."""
+        position = timestep - self.history_start
+        if not 0 <= position < self.kept:
+            raise ValueError(f"timestep {timestep} is not in the kept history")
+        self._history[1:4, position, indices] = rows
+        self._history[4, position, indices] = float(observed_at)
+
+    def drop_oldest(self, count: int) -> None:
+        """Forget the oldest ``count`` kept rows (the caller folded them first)."""
+        count = min(count, self.kept)
+        if count <= 0:
+            return
+        kept = self.kept
+        self._history[:, : kept - count] = self._history[:, count:kept].copy()
+        self.history_start += count
 
     # ----- serialization --------------------------------------------------------------------
 
     def to_dict(self) -> dict:
         """Plain JSON/BSON-safe dict: str, float, int < 2**63, bool, None, list, dict only.
 
-        History is one list of rows (lists of floats) per column, not a dict per cell.
+        History is one list of rows (lists of floats) per HISTORY_COLUMNS column, not a dict per
+        cell: the kept rows, timesteps ``history_start`` .. ``timestep`` - 1.
         """
         return {
             "version": STATE_FORMAT_VERSION,
@@ -282,10 +350,13 @@ class State:
             "seed": self.seed,
             "timestep": self.timestep,
             "budget_spent": self.budget_spent,
+            "history_start": self.history_start,
             "history": {
-                name: self._history[index, : self.timestep].tolist()
+                name: self._history[index, : self.kept].tolist()
                 for index, name in enumerate(HISTORY_COLUMNS)
             },
+            "folded": _plain(self.folded),
+            "maturity": self.maturity.to_dict(),
             "allocation": None if self.allocation is None else self.allocation.tolist(),
             "explanations": (
                 None if self.explanations is None else [dict(e) for e in self.explanations]
@@ -296,19 +367,26 @@ class State:
 
     @classmethod
     def from_dict(cls, data: dict) -> State:
-        """Exact inverse of to_dict (the random generator continues where it stopped)."""
+        """Exact inverse of to_dict (the random generator continues where it stopped).
+
+        States saved before restatements existed (no observed_at, history_start, folded or
+        maturity) load as plans whose every figure was reported at its own timestep.
+        """
         if data.get("version") != STATE_FORMAT_VERSION:
             raise ValueError(f"unsupported state format version {data.get('version')!r}")
         campaigns = [Campaign(**c) for c in data["campaigns"]]
         timestep = int(data["timestep"])
-        history = np.array(
-            [
-                np.asarray(data["history"][name], dtype=np.float64).reshape(
-                    timestep, len(campaigns)
+        history_start = int(data.get("history_start", 0))
+        shape = (timestep - history_start, len(campaigns))
+        columns = []
+        for name in HISTORY_COLUMNS:
+            if name == "observed_at" and name not in data["history"]:
+                column = np.broadcast_to(
+                    np.arange(history_start, timestep, dtype=np.float64)[:, None], shape
                 )
-                for name in HISTORY_COLUMNS
-            ]
-        )
+            else:
+                column = np.asarray(data["history"][name], dtype=np.float64).reshape(shape)
+            columns.append(column)
         allocation = data.get("allocation")
         return cls(
             campaigns=campaigns,
@@ -322,7 +400,8 @@ class State:
             rng=_rng_from_dict(data["rng"]),
             timestep=timestep,
             budget_spent=float(data["budget_spent"]),
-            history=history,
+            history=np.array(columns),
+            history_start=history_start,
             allocation=None if allocation is None else np.asarray(allocation, dtype=np.float64),
             explanations=(
                 None
@@ -330,4 +409,21 @@ class State:
                 else [dict(e) for e in data["explanations"]]
             ),
             allocation_note=data.get("allocation_note"),
+            folded=_plain(data.get("folded") or {}),
+            maturity=Maturity.from_dict(data.get("maturity"), len(campaigns)),
         )
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy of nested dicts/lists of plain values (numpy arrays become lists)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

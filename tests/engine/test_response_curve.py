@@ -112,7 +112,8 @@ def test_explanations_are_ordered_finite_intervals(objective: str) -> None:
     assert allocation.explanations is not None
     assert len(allocation.explanations) == 3
     for explanation in allocation.explanations:
-        assert set(explanation) == {"expected", "lower", "upper", "marginal_return"}
+        assert set(explanation) == {"expected", "lower", "upper", "marginal_return", "maturity"}
+        assert explanation["maturity"] == 1.0
         assert all(math.isfinite(value) for value in explanation.values())
         assert explanation["lower"] <= explanation["expected"] <= explanation["upper"]
         assert explanation["lower"] >= 0.0

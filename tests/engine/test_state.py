@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oktapi.engine import AI, POLICIES, Campaign, Results, State
+from oktapi.engine.state import HISTORY_COLUMNS
 from tests.engine.helpers import FOUR_RATES, run_plan
 
 
@@ -138,7 +139,9 @@ def test_history_grows_past_its_initial_buffer():
 def test_history_serializes_as_rows_of_floats_not_cells(four_campaigns):
     state, _ = run_plan(State.create(four_campaigns, 1000.0, 10, seed=1), FOUR_RATES, 3)
     history = state.to_dict()["history"]
-    assert set(history) == {"allocated", "spend", "conversions", "revenue"}
+    assert set(history) == set(HISTORY_COLUMNS)
+    assert "observed_at" in history
+    assert history["observed_at"] == [[float(t)] * 4 for t in range(3)]
     assert all(len(rows) == 3 and all(len(row) == 4 for row in rows) for rows in history.values())
     assert all(isinstance(value, float) for row in history["spend"] for value in row)
 

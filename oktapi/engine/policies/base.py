@@ -23,6 +23,9 @@ UNDER_DELIVERY_SHARE = 0.95
 # Credible interval reported in explanations (5% and 95% posterior quantiles).
 EXPLANATION_QUANTILES = (0.05, 0.95)
 
+# History rows a policy keeps by default; older rows are folded into sums (``Policy.fold``).
+KEPT_ROWS = 96
+
 
 @dataclass(frozen=True)
 class Param:
@@ -113,6 +116,55 @@ class Policy:
         """Budgets for the next timestep, per-campaign explanations (or None), and a note."""
         raise NotImplementedError
 
+    def kept_rows(self) -> int:
+        """How many recent history rows this policy needs as rows (older ones are folded)."""
+        return KEPT_ROWS
+
+    def fold(self, state: State) -> None:
+        """Fold the rows beyond ``kept_rows`` into state.folded, then forget them.
+
+        The default folds plain sums per campaign (what ``CampaignTotals`` reads), so the
+        state's size and the work per timestep stay bounded however long the plan runs.
+        """
+        excess = state.kept - self.kept_rows()
+        if excess <= 0:
+            return
+        self.fold_rows(state, excess)
+        state.drop_oldest(excess)
+
+    def fold_rows(self, state: State, count: int) -> None:
+        """Add the oldest ``count`` kept rows to the folded statistics (before they are dropped)."""
+        totals = _folded_totals(state)
+        rows = slice(0, count)
+        totals[0] += state.spend[rows].sum(axis=0)
+        totals[1] += state.conversions[rows].sum(axis=0)
+        totals[2] += state.revenue[rows].sum(axis=0)
+        totals[3] += np.count_nonzero(state.allocated[rows] > 0.0, axis=0)
+        state.folded["totals"] = totals.tolist()
+
+    def restate_folded(
+        self,
+        state: State,
+        timestep: int,
+        indices: np.ndarray,
+        previous: np.ndarray,
+        previous_observed_at: np.ndarray,
+        rows: np.ndarray,
+    ) -> None:
+        """Correct the folded statistics for new figures (spend, conversions, revenue) of a
+        timestep that was already folded; ``previous`` are the figures they replace."""
+        totals = _folded_totals(state)
+        totals[:3, indices] += rows - previous
+        state.folded["totals"] = totals.tolist()
+
+
+def _folded_totals(state: State) -> np.ndarray:
+    """Folded (spend, conversions, revenue, funded timesteps) per campaign, shape (4, n)."""
+    totals = state.folded.get("totals")
+    if totals is None:
+        return np.zeros((4, state.n_campaigns))
+    return np.array(totals, dtype=np.float64)
+
 
 @dataclass(frozen=True)
 class CampaignTotals:
@@ -129,15 +181,20 @@ class CampaignTotals:
         """Sum the history once per allocate (vectorised over campaigns and timesteps)."""
         spend = state.spend.sum(axis=0)
         conversions = state.conversions.sum(axis=0)
+        revenue = state.revenue.sum(axis=0)
+        funded = np.count_nonzero(state.allocated > 0.0, axis=0).astype(np.float64)
+        if "totals" in state.folded:
+            folded = _folded_totals(state)
+            spend, conversions = spend + folded[0], conversions + folded[1]
+            revenue, funded = revenue + folded[2], funded + folded[3]
         if state.objective == "revenue":
-            outcome = state.revenue.sum(axis=0)
+            outcome = revenue
             total_conversions = float(conversions.sum())
             total_revenue = float(outcome.sum())
             unit = total_revenue / total_conversions if total_conversions > 0 else 1.0
             unit = unit if unit > 0 else 1.0
         else:
             outcome, unit = conversions, 1.0
-        funded = np.count_nonzero(state.allocated > 0.0, axis=0).astype(np.float64)
         return cls(spend, outcome, conversions, funded, unit)
 
     @property
