@@ -249,6 +249,8 @@ def fit_curves(
     detect_changes: bool = True,
     change_window: int = 28,
     known_shapes: tuple[np.ndarray, np.ndarray] | None = None,
+    maturity: np.ndarray | None = None,
+    folded: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> CurvePosterior:
     """Posterior of every campaign's curve from (timesteps, n) histories and weights.
 
@@ -257,6 +259,14 @@ def fit_curves(
     multiplied per campaign by the probability that a row belongs to the current regime.
     known_shapes, each campaign's true (curvature, family), is for the bench's ceiling only:
     the grid is then those n shapes and each campaign's posterior sits on its own.
+    maturity (timesteps, n), when given, is the share of each row's final conversions its
+    figures show (reporting lag): the row's expected conversions are maturity * A * g(spend),
+    so its curve exposure is thinned by it (a young row counts as that share of an outcome,
+    neither dropped nor taken as final). folded, when given, is what rows older than the
+    history hold add to the sums: (conversions (n,), exposure (n, K), conversions * log curve
+    (n, K)), weighted and tempered already; they count as rows before any change window.
+    Counts may be fractional: every sum is over floats and
+    the Gamma-Poisson terms use gammaln, a quasi-likelihood tempered by the over-dispersion.
     """
     weights = np.broadcast_to(weights.reshape(len(weights), -1), spend.shape)
     n_campaigns = spend.shape[1]
@@ -268,15 +278,27 @@ def fit_curves(
     curve = saturation(spend[:, :, None], curvatures, families, reference_spend)  # (T, n, K)
     with np.errstate(divide="ignore"):
         log_curve = np.log(np.maximum(curve, 1e-300))
+    if maturity is not None:
+        # log(maturity) would add sum(conversions * log maturity) to every shape's and every
+        # segment split's evidence alike: a constant, left out of log_curve.
+        curve = curve * maturity[:, :, None]
     conversions = np.maximum(conversions, 0.0)
 
     def posterior(
-        row_weights: np.ndarray, dispersion: float, tempering: np.ndarray
+        row_weights: np.ndarray,
+        dispersion: float,
+        tempering: np.ndarray,
+        folded_weight: np.ndarray | float = 1.0,
     ) -> CurvePosterior:
         weighted_conversions = row_weights * conversions  # (T, n)
         total_conversions = weighted_conversions.sum(axis=0)  # (n,)
         total_curve = np.einsum("tn,tnk->nk", row_weights, curve)  # (n, K)
         conversions_log_curve = np.einsum("tn,tnk->nk", weighted_conversions, log_curve)
+        if folded is not None:
+            weight = np.broadcast_to(folded_weight, (n_campaigns,))
+            total_conversions = total_conversions + weight * folded[0]
+            total_curve = total_curve + weight[:, None] * folded[1]
+            conversions_log_curve = conversions_log_curve + weight[:, None] * folded[2]
         # Partial pooling: A | k is centred on the plan's pooled estimate under that k.
         prior_shape, prior_rate = _pooled_prior(total_conversions, total_curve, dispersion)
         log_evidence = _log_evidence(
@@ -307,13 +329,16 @@ def fit_curves(
 
     first = posterior(weights, 1.0, np.ones(spend.shape))
     dispersion, tempering = _dispersion(first, curve, spend, conversions, weights)
+    folded_weight: np.ndarray | float = 1.0
     if detect_changes and len(spend) > 1:
-        weights = weights * _current_segment_probability(
-            first, curve, log_curve, conversions, weights / tempering, change_window
+        in_current = _current_segment_probability(
+            first, curve, log_curve, conversions, weights / tempering, change_window, folded
         )
+        weights = weights * in_current
+        folded_weight = in_current[0]  # folded rows are older than the oldest kept one
     elif np.all(tempering <= 1.0):
         return first
-    return posterior(weights / tempering, dispersion, tempering)
+    return posterior(weights / tempering, dispersion, tempering, folded_weight)
 
 
 def _current_segment_probability(
@@ -323,6 +348,7 @@ def _current_segment_probability(
     conversions: np.ndarray,
     weights: np.ndarray,
     window: int,
+    folded: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """P(row t belongs to the campaign's current regime), shape (timesteps, n).
 
@@ -341,13 +367,19 @@ def _current_segment_probability(
     prior_rate = posterior.prior_rate[shape_index]
     weighted_conversions = weights * conversions
     parts = (weighted_conversions, weights * own_curve, weighted_conversions * own_log_curve)
+    # Folded rows (older than every kept one) only add to the "no change" total.
+    totals = [part.sum(axis=0, keepdims=True) for part in parts]
+    if folded is not None:
+        totals = [
+            totals[0] + folded[0][None, :],
+            totals[1] + folded[1][campaign, shape_index][None, :],
+            totals[2] + folded[2][campaign, shape_index][None, :],
+        ]
     # Candidate splits: 0 (no change in the window), then T-window .. T-1; "after" sums the rows
     # from the split on, "before" the rows ahead of it.
     after = [
-        np.concatenate(
-            (part.sum(axis=0, keepdims=True), np.cumsum(part[-window:][::-1], axis=0)[::-1])
-        )
-        for part in parts
+        np.concatenate((total, np.cumsum(part[-window:][::-1], axis=0)[::-1]))
+        for part, total in zip(parts, totals, strict=True)
     ]
     before = [part[:1] - part for part in after]
 

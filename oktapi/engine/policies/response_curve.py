@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from oktapi.engine.policies.base import Param, Policy, PolicyOutput
+from oktapi.engine.policies.base import KEPT_ROWS, Param, Policy, PolicyOutput
 from oktapi.engine.policies.bounds import fit_to_bounds
-from oktapi.engine.policies.curves import CurvePosterior, fit_curves
+from oktapi.engine.policies.curves import CurvePosterior, fit_curves, saturation, shape_grid
 
 if TYPE_CHECKING:
     from oktapi.engine.state import State
@@ -56,6 +56,8 @@ CAP_MEMORY_HALF_LIVES = 2.0
 # of 0.5) than values differ between campaigns; estimating that ratio from the plan's data was
 # too noisy (bench: no gain).
 VALUE_PRIOR_CONVERSIONS = 0.25
+# Most history rows kept as rows whatever the half-life (older ones are folded into sums).
+MAX_KEPT_ROWS = 400
 # Draws used for the 80% credible interval in the explanations.
 INTERVAL_DRAWS = 200
 INTERVAL = (0.1, 0.9)
@@ -107,8 +109,95 @@ class ResponseCurvePolicy(Policy):
     }
 
     def kept_rows(self) -> int:
-        """Every row for now: the curve fit reads the whole history."""
-        return 2**62
+        """Rows kept as rows: at least KEPT_ROWS, and what the change-point window and the
+        learned-cap memory need (at most MAX_KEPT_ROWS); older rows are folded."""
+        half_life = self.params["half_life"]
+        needed = math.ceil(max(CHANGE_WINDOW_HALF_LIVES, CAP_MEMORY_HALF_LIVES) * half_life) + 1
+        return min(max(KEPT_ROWS, needed), MAX_KEPT_ROWS)
+
+    def fold_rows(self, state: State, count: int) -> None:
+        """Fold the oldest rows into discounted sums per campaign and grid shape.
+
+        What the curve fit needs from a row is additive: its weighted conversions, curve
+        exposure (thinned by its maturity) and conversions * log curve, each divided by the
+        row's over-dispersion tempering (the one of the last fit), plus its weighted revenue and
+        maturity-corrected conversions for the value per conversion. Kept discounted to
+        ``asof``: at a later timestep they are multiplied by 0.5 ** (elapsed / half_life).
+        """
+        super().fold_rows(state, count)
+        grid = self._grid(state)
+        if grid is None:
+            return
+        n = state.n_campaigns
+        folded = _folded_curve(state, grid, self.params["half_life"])
+        _bring_to(folded, state.timestep, self.params["half_life"])
+        spend = state.spend[:count]
+        conversions = np.maximum(state.conversions[:count], 0.0)
+        revenue = state.revenue[:count]
+        age = state.timestep - 1 - (state.history_start + np.arange(count))
+        weights = (0.5 ** (age / self.params["half_life"]))[:, None] / _tempering(state, n)
+        conversion_share, revenue_share = _maturity(state, state.kept)
+        if conversion_share is not None:
+            conversion_share, revenue_share = conversion_share[:count], revenue_share[:count]
+        _add_rows(
+            folded, grid, spend, conversions, revenue, weights, conversion_share, revenue_share
+        )
+        state.folded["curve"] = _curve_to_plain(folded)
+
+    def restate_folded(
+        self,
+        state: State,
+        timestep: int,
+        indices: np.ndarray,
+        previous: np.ndarray,
+        previous_observed_at: np.ndarray,
+        rows: np.ndarray,
+    ) -> None:
+        """Replace a folded row's contribution: subtract the previous figures', add the new."""
+        super().restate_folded(state, timestep, indices, previous, previous_observed_at, rows)
+        grid = self._grid(state)
+        if grid is None or "curve" not in state.folded:
+            return
+        n = state.n_campaigns
+        folded = _folded_curve(state, grid, self.params["half_life"])
+        _bring_to(folded, state.timestep, self.params["half_life"])
+        weight = 0.5 ** ((state.timestep - 1 - timestep) / self.params["half_life"])
+        weights = np.zeros((1, n))
+        weights[0, indices] = weight / _tempering(state, n)[indices]
+        for sign, figures, observed in (
+            (-1.0, previous, previous_observed_at),
+            (1.0, rows, np.full(len(indices), state.timestep)),
+        ):
+            spend, conversions, revenue = (np.zeros((1, n)) for _ in range(3))
+            spend[0, indices], conversions[0, indices], revenue[0, indices] = figures
+            conversion_share = revenue_share = None
+            if state.maturity.learnt:
+                ages = np.zeros((1, n), dtype=np.int64)
+                ages[0, indices] = observed - timestep
+                conversion_share, revenue_share = state.maturity.shares(state.platforms, ages)
+            _add_rows(
+                folded,
+                grid,
+                spend,
+                conversions,
+                revenue,
+                sign * weights,
+                conversion_share,
+                revenue_share,
+            )
+        state.folded["curve"] = _curve_to_plain(folded)
+
+    def _grid(self, state: State) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(curvatures, families, reference spend) of the plan's shape grid, or None."""
+        planned = state.total_budget / max(state.timesteps, 1)
+        if planned <= 0:
+            return None
+        reference_spend = planned / state.n_campaigns
+        if self.known_shapes is not None:
+            curvatures, families = (np.asarray(part, dtype=float) for part in self.known_shapes)
+        else:
+            curvatures, families, _ = shape_grid(reference_spend, state.n_campaigns)
+        return curvatures, families, reference_spend
 
     def allocate(
         self, state: State, timestep_budget: float, rng: np.random.Generator
@@ -131,7 +220,21 @@ class ResponseCurvePolicy(Policy):
         weights = 0.5 ** (age / half_life)
         reference_spend = _reference_spend(state, timestep_budget, n)
 
-        revenue_per_conversion = _value_per_conversion(conversions, revenue, weights)
+        conversion_share, revenue_share = _maturity(state, len(spend))
+        folded = None
+        if "curve" in state.folded:
+            folded = _folded_curve(state, self._grid(state), half_life)
+            # Discounted from when they were folded to now.
+            decay = 0.5 ** ((state.timestep - folded["asof"]) / half_life)
+            folded = {key: value * decay for key, value in folded.items() if key != "asof"}
+        revenue_per_conversion = _value_per_conversion(
+            conversions,
+            revenue,
+            weights,
+            conversion_share,
+            revenue_share,
+            None if folded is None else (folded["value_conversions"], folded["revenue"]),
+        )
         # Revenue objective without any revenue reported yet: conversions are all we can rank.
         use_revenue = state.objective == "revenue" and revenue_per_conversion.max() > 0
         value = revenue_per_conversion if use_revenue else np.ones(n)
@@ -143,7 +246,13 @@ class ResponseCurvePolicy(Policy):
             detect_changes=bool(self.params["detect_changes"]),
             change_window=math.ceil(CHANGE_WINDOW_HALF_LIVES * half_life),
             known_shapes=self.known_shapes,
+            maturity=conversion_share,
+            folded=None
+            if folded is None
+            else (folded["conversions"], folded["exposure"], folded["conversions_log_curve"]),
         )
+        # The rows the next update may fold are tempered as this fit tempered them.
+        state.folded["tempering"] = posterior.tempering[0].tolist()
         cap = _learned_cap(allocated, spend, age, half_life)
         lower, upper = self._search_bounds(
             timestep_budget, min_budget, max_budget, cap, allocated[-1]
@@ -227,13 +336,38 @@ def _reference_spend(state: State, timestep_budget: float, n: int) -> float:
     return max(typical, 1e-12) / n
 
 
+def _maturity(state: State, rows: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Share of the final conversions and revenue each kept row shows, or None before any
+    restatement was seen (the plan then treats every figure as final, as it always did)."""
+    if not state.maturity.learnt:
+        return None, None
+    timesteps = state.history_start + np.arange(rows)
+    ages = np.asarray(state.observed_at, dtype=float).reshape(rows, -1) - timesteps[:, None]
+    return state.maturity.shares(state.platforms, ages.astype(np.int64))
+
+
 def _value_per_conversion(
-    conversions: np.ndarray, revenue: np.ndarray, weights: np.ndarray
+    conversions: np.ndarray,
+    revenue: np.ndarray,
+    weights: np.ndarray,
+    conversion_share: np.ndarray | None = None,
+    revenue_share: np.ndarray | None = None,
+    folded: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Revenue per conversion per campaign, shrunk towards the average over campaigns."""
+    """Revenue per conversion per campaign, shrunk towards the average over campaigns.
+
+    With reporting lag a row shows conversion_share of its final conversions and revenue_share
+    of its final revenue, so its revenue is compared with conversions * revenue_share /
+    conversion_share (what its conversions would have earned by the age its revenue shows).
+    """
     weights = weights.reshape(len(weights), -1)
+    if conversion_share is not None:
+        conversions = conversions * (revenue_share / np.maximum(conversion_share, 1e-12))
     weighted_conversions = np.sum(weights * conversions, axis=0)
     weighted_revenue = np.sum(weights * revenue, axis=0)
+    if folded is not None:
+        weighted_conversions = weighted_conversions + folded[0]
+        weighted_revenue = weighted_revenue + folded[1]
     total = weighted_conversions.sum()
     pooled = 1.0
     if total > 0:
@@ -250,6 +384,86 @@ def _value_per_conversion(
             pooled = weighted_revenue.sum() / total
     return (weighted_revenue + VALUE_PRIOR_CONVERSIONS * pooled) / (
         weighted_conversions + VALUE_PRIOR_CONVERSIONS
+    )
+
+
+_CURVE_SUMS = ("conversions", "exposure", "conversions_log_curve", "revenue", "value_conversions")
+
+
+def _folded_curve(
+    state: State, grid: tuple[np.ndarray, np.ndarray, float], half_life: float
+) -> dict:
+    """The folded sums as arrays, discounted to ``asof`` (zeros when nothing is folded yet).
+
+    On read the sums are brought to asof = state.timestep, so rows added now use weights
+    relative to the current timestep.
+    """
+    n, grid_size = state.n_campaigns, len(grid[0])
+    stored = state.folded.get("curve")
+    if stored is None:
+        folded = {
+            "conversions": np.zeros(n),
+            "exposure": np.zeros((n, grid_size)),
+            "conversions_log_curve": np.zeros((n, grid_size)),
+            "revenue": np.zeros(n),
+            "value_conversions": np.zeros(n),
+        }
+        folded["asof"] = state.timestep
+        return folded
+    folded = {key: np.array(stored[key], dtype=np.float64) for key in _CURVE_SUMS}
+    folded["asof"] = int(stored["asof"])
+    return folded
+
+
+def _curve_to_plain(folded: dict) -> dict:
+    """The folded sums as plain lists for the state, discounted to their asof."""
+    return {key: np.asarray(folded[key]).tolist() for key in _CURVE_SUMS} | {
+        "asof": int(folded["asof"])
+    }
+
+
+def _bring_to(folded: dict, timestep: int, half_life: float) -> None:
+    """Discount the folded sums in place from their asof to ``timestep``."""
+    decay = 0.5 ** ((timestep - folded["asof"]) / half_life)
+    for key in _CURVE_SUMS:
+        folded[key] = folded[key] * decay
+    folded["asof"] = timestep
+
+
+def _tempering(state: State, n: int) -> np.ndarray:
+    """Each campaign's over-dispersion tempering of the oldest row in the last fit (1 before)."""
+    tempering = state.folded.get("tempering")
+    return np.ones(n) if tempering is None else np.asarray(tempering, dtype=np.float64)
+
+
+def _add_rows(
+    folded: dict,
+    grid: tuple[np.ndarray, np.ndarray, float],
+    spend: np.ndarray,
+    conversions: np.ndarray,
+    revenue: np.ndarray,
+    weights: np.ndarray,
+    conversion_share: np.ndarray | None,
+    revenue_share: np.ndarray | None,
+) -> None:
+    """Add rows (rows, n) with per-cell weights to the folded sums."""
+    curvatures, families, reference_spend = grid
+    curve = saturation(spend[:, :, None], curvatures, families, reference_spend)
+    with np.errstate(divide="ignore"):
+        log_curve = np.log(np.maximum(curve, 1e-300))
+    value_conversions = conversions
+    if conversion_share is not None:
+        curve = curve * conversion_share[:, :, None]
+        value_conversions = conversions * (revenue_share / np.maximum(conversion_share, 1e-12))
+    weighted = weights * conversions
+    folded["conversions"] = folded["conversions"] + weighted.sum(axis=0)
+    folded["exposure"] = folded["exposure"] + np.einsum("tn,tnk->nk", weights, curve)
+    folded["conversions_log_curve"] = folded["conversions_log_curve"] + np.einsum(
+        "tn,tnk->nk", weighted, log_curve
+    )
+    folded["revenue"] = folded["revenue"] + (weights * revenue).sum(axis=0)
+    folded["value_conversions"] = folded["value_conversions"] + (weights * value_conversions).sum(
+        axis=0
     )
 
 
