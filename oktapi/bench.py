@@ -36,6 +36,7 @@ from oktapi.engine.simulate import (
     run,
     score,
 )
+from oktapi.engine.simulate.lag import LAG_SCENARIOS, MODES, run_lagged
 from oktapi.engine.simulate.oracle import OracleTrajectory, has_oracle, store_oracle
 
 DEFAULT_STEPS = (0.01, 0.05, 0.10, 0.20)
@@ -413,6 +414,115 @@ def _time_policies(variants: Sequence[Variant]) -> dict[str, float]:
     return timings
 
 
+def _simulate_lag(task: tuple[str, str, int]) -> tuple[str, str, int, float | str]:
+    """Worker: one lag scenario played one way, scored by the final truth against the oracle."""
+    name, mode, seed = task
+    scenario = LAG_SCENARIOS[name]
+    try:
+        budgets = run_lagged(scenario, mode, seed)
+    except Exception as error:  # report it in the table instead of losing the other runs
+        return name, mode, seed, f"{type(error).__name__}: {error}"
+    return (
+        name,
+        mode,
+        seed,
+        score(scenario.market, budgets, oracle(scenario.market)).percent_of_oracle,
+    )
+
+
+def run_lag_bench(seeds: int = DEFAULT_SEEDS, jobs: int = 2, first_seed: int = 0) -> dict:
+    """The default policy on every lag scenario, each played the three ways of `MODES`.
+
+    Returns {"seeds", "scenarios": {name: {"description", mode: {"mean", "std", "percents"}}},
+    "mean": {mode: mean over scenarios}, "errors": [...]}.
+    """
+    _compute_oracles([s.market for s in LAG_SCENARIOS.values()], jobs)
+    tasks = [
+        (name, mode, seed)
+        for name in LAG_SCENARIOS
+        for mode in MODES
+        for seed in range(first_seed, first_seed + seeds)
+    ]
+    if jobs > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            outcomes = pool.map(_simulate_lag, tasks, chunksize=2)
+    else:
+        outcomes = [_simulate_lag(task) for task in tasks]
+    scenarios: dict[str, dict] = {
+        name: {"description": scenario.description} for name, scenario in LAG_SCENARIOS.items()
+    }
+    errors = []
+    for name, mode, _, outcome in outcomes:
+        cell = scenarios[name].setdefault(mode, {"percents": []})
+        if isinstance(outcome, str):
+            errors.append(f"{name} {mode}: {outcome}")
+        else:
+            cell["percents"].append(outcome)
+    for name in LAG_SCENARIOS:
+        for mode in MODES:
+            cell = scenarios[name][mode]
+            values = cell["percents"]
+            cell["mean"] = float(np.mean(values)) if values else float("nan")
+            cell["std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    mean = {
+        mode: float(np.mean([scenarios[name][mode]["mean"] for name in LAG_SCENARIOS]))
+        for mode in MODES
+    }
+    return {"seeds": seeds, "scenarios": scenarios, "mean": mean, "errors": errors}
+
+
+def print_lag_report(lag: dict, console=None) -> None:
+    """The lag table: final numbers at once, the morning's never restated, restated daily."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(
+        title=(
+            "Reporting lag: % of the oracle by the final outcome "
+            f"(response_curve, mean ± std over {lag['seeds']} seeds)"
+        )
+    )
+    for column in ("scenario", "final at once", "morning, never restated", "restated daily (7)"):
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for name, cells in lag["scenarios"].items():
+        table.add_row(name, *(f"{cells[m]['mean']:.1f}±{cells[m]['std']:.1f}" for m in MODES))
+    table.add_row("mean", *(f"{lag['mean'][m]:.1f}" for m in MODES))
+    console.print(table)
+    mean = lag["mean"]
+    console.print(
+        f"restated daily - final at once: {mean['restated'] - mean['final']:+.1f} points; "
+        f"restated daily - never restated: {mean['restated'] - mean['morning']:+.1f} points"
+    )
+    for error in lag["errors"][:3]:
+        console.print(f"[red]{error}[/red]")
+
+
+def print_cost_report(cost: dict, console=None) -> None:
+    """Engine time of one timestep early and late in a long plan."""
+    from rich.console import Console
+
+    console = console or Console()
+    for row in cost["policies"]:
+        points = [key for key in row if key.isdigit()]
+        early, late = row[points[0]], row[points[-1]]
+        console.print(
+            f"Engine cost, {row['policy']} ({row['timesteps']:,} timesteps x {row['n_campaigns']} "
+            f"campaigns, restating the last {row['restate_days']} every timestep): one timestep "
+            f"at {points[0]}: p50 {early['p50_ms']:.1f} ms ({early['p50_cpu_ms']:.1f} ms CPU), "
+            f"at {points[-1]}: {late['p50_ms']:.1f} ms ({late['p50_cpu_ms']:.1f} ms CPU); "
+            f"late / early {row['ratio']:.2f} ({row['cpu_ratio']:.2f} CPU); state "
+            f"{early['state_json_chars']:,} -> {late['state_json_chars']:,} JSON characters"
+        )
+
+
+def run_cost_bench(policies: Sequence[str] = (DEFAULT_POLICY, "thompson")) -> dict:
+    """`timing.time_long_plan` for each policy."""
+    from oktapi.engine.timing import time_long_plan
+
+    return {"policies": [time_long_plan(policy) for policy in policies]}
+
+
 def print_report(result: BenchResult, console=None) -> None:
     """The % of oracle table, the best variant, timings and the Chapelle & Li regret."""
     from rich.console import Console
@@ -560,6 +670,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="add the default policy told every campaign's true curve shape (a reference row)",
     )
+    parser.add_argument(
+        "--lag",
+        action="store_true",
+        help="also run the reporting-lag scenarios three ways (final, morning, restated daily)",
+    )
+    parser.add_argument(
+        "--lag-only", action="store_true", help="run only the reporting-lag table (and --cost)"
+    )
+    parser.add_argument(
+        "--cost",
+        action="store_true",
+        help="also time one engine timestep at 20 and 2,400 of a 2,500 x 10 plan",
+    )
     parser.add_argument("--out", default="bench", help="directory for results.json and PNGs")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -589,6 +712,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:  # json.JSONDecodeError is a ValueError too
         parser.error(str(error))
 
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    extra: dict = {}
+    if args.lag or args.lag_only:
+        extra["lag"] = run_lag_bench(seeds, jobs=max(args.jobs, 1))
+        print_lag_report(extra["lag"])
+    if args.cost:
+        extra["cost"] = run_cost_bench()
+        print_cost_report(extra["cost"])
+    if args.lag_only:
+        (out_dir / "results.json").write_text(json.dumps(extra, indent=1))
+        print(f"Wrote {out_dir / 'results.json'}")
+        return 1 if extra.get("lag", {}).get("errors") else 0
+
     result = run_bench(
         variants,
         scenarios,
@@ -601,12 +738,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         ceiling=args.ceiling,
     )
     print_report(result)
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "results.json").write_text(json.dumps(result.to_dict(), indent=1))
+    if "lag" in extra:
+        print_lag_report(extra["lag"])
+    if "cost" in extra:
+        print_cost_report(extra["cost"])
+    (out_dir / "results.json").write_text(json.dumps(result.to_dict() | extra, indent=1))
     paths = plot_regret(result, out_dir)
     print(f"Wrote {out_dir / 'results.json'} and {len(paths)} PNGs in {out_dir}/")
     failed = any(cell.errors for row in result.measured_rows for cell in row.cells.values())
+    failed = failed or bool(extra.get("lag", {}).get("errors"))
     return 1 if failed else 0
 
 

@@ -58,24 +58,26 @@ class Maturity:
         after: tuple[np.ndarray, np.ndarray],
     ) -> None:
         """Add restatements: (conversions, revenue) seen at age_before, then at age_after."""
-        ages = np.arange(MATURITY_HORIZON)
-        for position, campaign in enumerate(indices.tolist()):
-            first = int(age_before[position])
-            last = min(int(age_after[position]), MATURITY_HORIZON)
-            if first >= last:
-                continue
-            span = float(int(age_after[position]) - first)
-            # Cumulative figure at each age of the span, linear between the two seen ages.
-            share = np.clip((ages - first) / span, 0.0, 1.0)
-            next_share = np.clip((ages + 1 - first) / span, 0.0, 1.0)
-            in_span = (ages >= first) & (ages < last)
-            for offset, (old, new) in enumerate(((before[0], after[0]), (before[1], after[1]))):
-                low, high = float(old[position]), float(new[position])
-                level = low + (high - low) * share
-                next_level = low + (high - low) * next_share
-                self.links[2 * offset, campaign] += np.where(in_span, level, 0.0)
-                self.links[2 * offset + 1, campaign] += np.where(in_span, next_level, 0.0)
-            self.seen += 1
+        first = np.asarray(age_before, dtype=np.int64)
+        span = np.asarray(age_after, dtype=np.int64) - first
+        useful = (span > 0) & (first < MATURITY_HORIZON)
+        if not useful.any():
+            return
+        first, span, campaigns = first[useful], span[useful], np.asarray(indices)[useful]
+        ages = np.arange(MATURITY_HORIZON)[None, :]
+        # Cumulative figure at each age of the span, linear between the two seen ages.
+        share = np.clip((ages - first[:, None]) / span[:, None], 0.0, 1.0)
+        next_share = np.clip((ages + 1 - first[:, None]) / span[:, None], 0.0, 1.0)
+        in_span = (ages >= first[:, None]) & (ages < (first + span)[:, None])
+        for offset, (old, new) in enumerate(((before[0], after[0]), (before[1], after[1]))):
+            low = np.asarray(old, dtype=np.float64)[useful][:, None]
+            growth = np.asarray(new, dtype=np.float64)[useful][:, None] - low
+            # indices are unique (Restatement.checked), so a fancy-indexed += adds each once.
+            self.links[2 * offset, campaigns] += np.where(in_span, low + growth * share, 0.0)
+            self.links[2 * offset + 1, campaigns] += np.where(
+                in_span, low + growth * next_share, 0.0
+            )
+        self.seen += int(useful.sum())
 
     def link_ratios(self, platforms: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
         """Development ratio f(a) = F(a) / F(a + 1) per campaign, for conversions and revenue."""
