@@ -436,7 +436,9 @@ def run_lag_bench(seeds: int = DEFAULT_SEEDS, jobs: int = 2, first_seed: int = 0
     Returns {"seeds", "scenarios": {name: {"description", mode: {"mean", "std", "percents"}}},
     "mean": {mode: mean over scenarios}, "errors": [...]}.
     """
-    _compute_oracles([s.market for s in LAG_SCENARIOS.values()], jobs)
+    markets = [s.market for s in LAG_SCENARIOS.values()]
+    _SCENARIOS.update({market.name: market for market in markets})
+    _compute_oracles(markets, jobs)
     tasks = [
         (name, mode, seed)
         for name in LAG_SCENARIOS

@@ -480,12 +480,13 @@ def stored_state(state: State) -> dict[str, Any]:
     the history is a few strings whatever its length (exact float64, base64).
     """
     document = state.to_dict()
-    columns = (state.allocated, state.spend, state.conversions, state.revenue)
     document["history"] = {
         "encoding": HISTORY_ENCODING,
         **{
-            name: base64.b64encode(np.ascontiguousarray(column).tobytes()).decode("ascii")
-            for name, column in zip(HISTORY_COLUMNS, columns, strict=True)
+            name: base64.b64encode(
+                np.ascontiguousarray(state.history_column(name)).tobytes()
+            ).decode("ascii")
+            for name in HISTORY_COLUMNS
         },
     }
     return document
@@ -495,7 +496,8 @@ def load_state(document: dict[str, Any]) -> State:
     """Inverse of stored_state (plain nested lists are read as well)."""
     history = document["history"]
     if history.get("encoding") == HISTORY_ENCODING:
-        shape = (int(document["timestep"]), len(document["campaigns"]))
+        rows = int(document["timestep"]) - int(document.get("history_start", 0))
+        shape = (rows, len(document["campaigns"]))
         document = {
             **document,
             "history": {
@@ -503,6 +505,7 @@ def load_state(document: dict[str, Any]) -> State:
                     shape
                 )
                 for name in HISTORY_COLUMNS
+                if name in history
             },
         }
     return State.from_dict(document)
