@@ -9,7 +9,8 @@ import pytest
 
 from oktapi.engine import AI, Campaign, Restatement, Results, State
 from oktapi.engine.maturity import MATURITY_HORIZON, Maturity
-from oktapi.engine.policies import response_curve
+from oktapi.engine.policies import base, response_curve
+from oktapi.engine.policies.base import CampaignTotals
 from oktapi.engine.simulate.lag import LagScenario, lag_pmf, run_lagged
 from oktapi.engine.simulate.scenarios import EXPONENTIAL, Scenario
 
@@ -269,3 +270,23 @@ def test_maturity_statistics_have_a_fixed_size():
     )
     assert maturity.links.shape == (4, 3, MATURITY_HORIZON)
     assert len(json.dumps(maturity.to_dict())) < 4 * 3 * MATURITY_HORIZON * 25
+
+
+@pytest.mark.parametrize("policy", ["thompson", "ucb"])
+def test_seed_policies_fold_their_sums_and_allocate_as_if_they_kept_every_row(policy, monkeypatch):
+    def play() -> State:
+        state = State.create([Campaign(f"c{i}") for i in range(3)], 3e5, 150, policy=policy, seed=5)
+        ai, market = AI(state), np.random.default_rng(2)
+        for _ in range(150):
+            budgets = ai.allocate().budgets
+            conversions = market.poisson(np.array([0.03, 0.02, 0.025]) * budgets).astype(float)
+            ai.update(Results(budgets, conversions, conversions))
+        return state
+
+    folded = play()
+    monkeypatch.setattr(base, "KEPT_ROWS", 10_000)
+    kept = play()
+    assert folded.kept == 96 and kept.kept == 150
+    np.testing.assert_allclose(folded.allocated[-96:], kept.allocated[-96:], rtol=1e-9)
+    totals = CampaignTotals.from_state(folded)
+    np.testing.assert_allclose(totals.spend, CampaignTotals.from_state(kept).spend, rtol=1e-12)
