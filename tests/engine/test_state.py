@@ -131,8 +131,10 @@ def test_history_grows_past_its_initial_buffer():
     state, allocations = run_plan(
         State.create(campaigns, 1e4, 40, seed=1), np.array([0.1, 0.2]), 40
     )
-    assert state.allocated.shape == (40, 2)
-    np.testing.assert_array_equal(state.allocated, np.array(allocations))
+    kept = AI(state).policy.kept_rows()
+    assert 16 < kept < 40  # past the initial buffer, and old rows were folded
+    assert state.allocated.shape == (kept, 2) and state.history_start == 40 - kept
+    np.testing.assert_array_equal(state.allocated, np.array(allocations)[-kept:])
     assert state.finished
 
 
