@@ -10,7 +10,8 @@ spans (the cumulative figure interpolated linearly between the two ages it was s
 link keeps two sums per campaign: what was visible before and after it. The development ratio of
 a link, f(a) = F(a) / F(a + 1), is the ratio of those sums, shrunk with LINK_PSEUDO_COUNT
 conversions of evidence from the campaign to its platform's ratio, from the platform to the
-plan's pooled ratio, and from the pooled one to 1 (no lag). Ratios are clipped to 1, so F is
+plan's pooled ratio (to 1 for a platform that never restated anything: its figures have not
+grown), and from the pooled one to 1 (no lag). Ratios are clipped to 1, so F is
 monotone and at most 1, and F(a) = prod_{j >= a} f(j) is 1 beyond the oldest age ever restated
 (no link there has evidence). Revenue has its own links (its maturity may differ); it is counted
 in conversions of the plan's average value so that the same pseudo-count applies.
@@ -96,8 +97,11 @@ class Maturity:
             pooled = _shrunk(before.sum(axis=0), after.sum(axis=0), np.ones(MATURITY_HORIZON))
             platform = np.broadcast_to(pooled, before.shape).copy()
             for members in groups:
+                # A platform that never restated anything is taken as complete, not as lagging
+                # like the others: its numbers have shown no sign of growing.
+                prior = pooled if after[members].sum() > 0 else np.ones(MATURITY_HORIZON)
                 platform[members] = _shrunk(
-                    before[members].sum(axis=0), after[members].sum(axis=0), pooled
+                    before[members].sum(axis=0), after[members].sum(axis=0), prior
                 )
             ratios.append(_shrunk(before, after, platform))
         return ratios[0], ratios[1]

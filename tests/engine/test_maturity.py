@@ -290,3 +290,12 @@ def test_seed_policies_fold_their_sums_and_allocate_as_if_they_kept_every_row(po
     np.testing.assert_allclose(folded.allocated[-96:], kept.allocated[-96:], rtol=1e-9)
     totals = CampaignTotals.from_state(folded)
     np.testing.assert_allclose(totals.spend, CampaignTotals.from_state(kept).spend, rtol=1e-12)
+
+
+def test_a_platform_that_never_restated_is_not_taken_as_lagging_like_the_others():
+    maturity = Maturity(3)
+    _restate_profile(maturity, 0, np.array([0.3, 0.6, 1.0]), np.random.default_rng(6), days=50)
+    at_zero = maturity.shares(["google", "meta", None], np.zeros(3))[0]
+    assert at_zero[0] < 0.4
+    assert at_zero[1] == 1.0  # meta's figures never grew: complete
+    assert at_zero[2] == pytest.approx(at_zero[0], abs=0.05)  # no platform: the plan's pool

@@ -121,8 +121,14 @@ def run_lagged(
     seed: int,
     policy: str = DEFAULT_POLICY,
     params: dict | None = None,
+    *,
+    restate_unchanged: bool = True,
 ) -> np.ndarray:
-    """Budgets (timesteps, n) a plan hands out when it sees the market's figures that way."""
+    """Budgets (timesteps, n) a plan hands out when it sees the market's figures that way.
+
+    restate_unchanged=False restates only the campaigns whose figures changed (as a store that
+    drops identical revisions would pass them on).
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     market = scenario.market
@@ -158,20 +164,26 @@ def run_lagged(
                 age = min(version - timestep, scenario.ages - 1)
                 new = np.array([spend, *visible[timestep, :, age]])
                 new[0] = spend_by_timestep[timestep]
+                changed = everyone
+                if not restate_unchanged:
+                    changed = np.flatnonzero(np.any(new != reported[timestep], axis=0))
+                    if not len(changed):
+                        continue
                 ai.restate(
                     Restatement(
                         timestep=timestep,
-                        indices=everyone,
-                        spend=new[0],
-                        conversions=new[1],
-                        revenue=new[2],
-                        previous_spend=reported[timestep, 0],
-                        previous_conversions=reported[timestep, 1],
-                        previous_revenue=reported[timestep, 2],
-                        previous_observed_at=reported_at[timestep],
+                        indices=changed,
+                        spend=new[0, changed],
+                        conversions=new[1, changed],
+                        revenue=new[2, changed],
+                        previous_spend=reported[timestep, 0, changed],
+                        previous_conversions=reported[timestep, 1, changed],
+                        previous_revenue=reported[timestep, 2, changed],
+                        previous_observed_at=reported_at[timestep, changed],
                     )
                 )
-                reported[timestep], reported_at[timestep] = new, version
+                reported[timestep, :, changed] = new[:, changed].T
+                reported_at[timestep, changed] = version
         age = scenario.ages - 1 if mode == "final" else 0
         figures = np.array([spend, *visible[version, :, age]])
         ai.update(Results(spend=figures[0], conversions=figures[1], revenue=figures[2]))
