@@ -26,6 +26,7 @@ Pacing is the plan's: the timestep budget is the remaining budget over the remai
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -65,6 +66,17 @@ MAX_KEPT_ROWS = 400
 # Draws used for the 80% credible interval in the explanations.
 INTERVAL_DRAWS = 200
 INTERVAL = (0.1, 0.9)
+
+
+@dataclass(frozen=True)
+class CurveFit:
+    """One fit of the plan's history: what a split (or a forecast of one) is computed from."""
+
+    posterior: CurvePosterior
+    value: np.ndarray  # objective per conversion the split ranks by (1, or revenue per conversion)
+    revenue_per_conversion: np.ndarray
+    cap: np.ndarray  # learned spend cap per campaign (inf when none)
+    previous: np.ndarray  # last closed timestep's budgets
 
 
 class ResponseCurvePolicy(Policy):
@@ -216,6 +228,43 @@ class ResponseCurvePolicy(Policy):
             even = np.full(n, timestep_budget / n)
             return fit_to_bounds(even, timestep_budget, min_budget, max_budget), None, None
 
+        fit = self.fit(state, timestep_budget)
+        posterior, value, cap = fit.posterior, fit.value, fit.cap
+        # The rows the next update may fold are tempered as this fit tempered them.
+        state.folded["tempering"] = posterior.tempering[0].tolist()
+        lower, upper = self._search_bounds(
+            timestep_budget, min_budget, max_budget, cap, fit.previous
+        )
+        threshold = self._threshold(value, fit.revenue_per_conversion)
+
+        edges = _budget_grid(lower, upper, timestep_budget)
+        curve = value[:, None] * posterior.expected(edges.T).T
+        free_budget = max(timestep_budget - lower.sum(), 0.0)
+        budgets = _greedy_split(edges, curve[None], threshold, free_budget)[0]
+        share = self.params["thompson_share"]
+        if self.params["draws"] > 0 and share > 0:
+            index, scale = posterior.sample(rng, self.params["draws"])
+            sampled_curve = posterior.sampled_curves(edges[None], index, scale * value)
+            sampled = _greedy_split(edges, sampled_curve, threshold, free_budget)
+            budgets = (1 - share) * budgets + share * sampled.mean(axis=0)
+
+        note = None
+        if threshold is not None:
+            affordable = _largest_budget_meeting(posterior, value, threshold, upper)
+            budgets = np.minimum(budgets, np.maximum(affordable, lower))
+            if budgets.sum() < timestep_budget * (1 - 1e-6):
+                note = f"spending less than the budget: {self._target_names()}"
+        budgets = fit_to_bounds(budgets, timestep_budget, min_budget, max_budget)
+        if note is None and budgets.sum() < timestep_budget * (1 - 1e-6):
+            note = "spending less than the budget: campaigns are capped or at their max_budget"
+        explanations = _explain(posterior, value, budgets, cap, rng)
+        return budgets, explanations, note
+
+    def fit(self, state: State, timestep_budget: float) -> CurveFit:
+        """The posterior of every campaign's curve and what the split needs besides (no draws,
+        state unchanged): shared by ``allocate`` and the forecasts. Needs some spend."""
+        n = len(state.campaigns)
+        spend = np.asarray(state.spend, dtype=float).reshape(-1, n)
         allocated = np.asarray(state.allocated, dtype=float).reshape(-1, n)
         conversions = np.asarray(state.conversions, dtype=float).reshape(-1, n)
         revenue = np.asarray(state.revenue, dtype=float).reshape(-1, n)
@@ -255,36 +304,8 @@ class ResponseCurvePolicy(Policy):
             if folded is None
             else (folded["conversions"], folded["exposure"], folded["conversions_log_curve"]),
         )
-        # The rows the next update may fold are tempered as this fit tempered them.
-        state.folded["tempering"] = posterior.tempering[0].tolist()
         cap = _learned_cap(allocated, spend, age, half_life)
-        lower, upper = self._search_bounds(
-            timestep_budget, min_budget, max_budget, cap, allocated[-1]
-        )
-        threshold = self._threshold(value, revenue_per_conversion)
-
-        edges = _budget_grid(lower, upper, timestep_budget)
-        curve = value[:, None] * posterior.expected(edges.T).T
-        free_budget = max(timestep_budget - lower.sum(), 0.0)
-        budgets = _greedy_split(edges, curve[None], threshold, free_budget)[0]
-        share = self.params["thompson_share"]
-        if self.params["draws"] > 0 and share > 0:
-            index, scale = posterior.sample(rng, self.params["draws"])
-            sampled_curve = posterior.sampled_curves(edges[None], index, scale * value)
-            sampled = _greedy_split(edges, sampled_curve, threshold, free_budget)
-            budgets = (1 - share) * budgets + share * sampled.mean(axis=0)
-
-        note = None
-        if threshold is not None:
-            affordable = _largest_budget_meeting(posterior, value, threshold, upper)
-            budgets = np.minimum(budgets, np.maximum(affordable, lower))
-            if budgets.sum() < timestep_budget * (1 - 1e-6):
-                note = f"spending less than the budget: {self._target_names()}"
-        budgets = fit_to_bounds(budgets, timestep_budget, min_budget, max_budget)
-        if note is None and budgets.sum() < timestep_budget * (1 - 1e-6):
-            note = "spending less than the budget: campaigns are capped or at their max_budget"
-        explanations = _explain(posterior, value, budgets, cap, rng)
-        return budgets, explanations, note
+        return CurveFit(posterior, value, revenue_per_conversion, cap, allocated[-1])
 
     def _search_bounds(
         self,
