@@ -1,0 +1,481 @@
+"""Looking ahead: what a budget per timestep would buy in the open timestep, and where it goes.
+
+For a plan on the default policy (``response_curve``), from the same posterior fit the policy
+allocates with (``ResponseCurvePolicy.fit``):
+- ``Forecaster.forecast(budgets)``: per budget, the split the policy's machinery gives on the
+  posterior-mean curves (min/max bounds, learned caps, explore_floor and the plan's own targets
+  honoured; not max_change, see ``_bounds``), the objective expected in the open timestep with
+  an 80% PREDICTION interval, the marginal return of the last unit, and whether the budget is
+  beyond what the data support (``extrapolated``).
+- ``Forecaster.recommend(target_cpa=..., target_roas=...)``: the largest budget whose last unit
+  still meets the target, and its forecast (or why none does).
+- ``Forecaster.curves()``: each campaign's learned expected response on a budget grid, with an
+  80% credible interval of that expectation, for a dashboard to draw.
+
+The prediction interval must contain the realised outcome ~80% of the time, so each draw takes
+a posterior draw of every curve, then the noise of one timestep around it: conversions are
+over-dispersed Poisson with the variance function Var = mu (a + b mu) fitted on the plan's own
+Pearson residuals, plus a factor common to all campaigns of a timestep (seasonality and
+market-wide swings move every campaign at once, which independent noise would understate), and
+revenue is a sum of order values whose spread is estimated from the rows, around a revenue per
+conversion drawn from its own uncertainty. Draws come from a generator seeded from the plan's
+seed and timestep: a forecast never advances ``state.rng`` nor changes the state, so asking
+for one cannot change a future allocation, and asking twice answers the same.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from oktapi.engine.policies import get_policy
+from oktapi.engine.policies.bounds import fit_to_bounds
+from oktapi.engine.policies.response_curve import (
+    CAP_PROBE,
+    CurveFit,
+    ResponseCurvePolicy,
+    _budget_grid,
+    _greedy_split,
+    _largest_budget_meeting,
+    _maturity,
+)
+from oktapi.engine.state import State
+
+# Separates the forecast's seed sequence from the plan's own generator.
+FORECAST_STREAM = 0xF02E
+# Draws of (curves, noise) behind each prediction interval; the interval's quantiles.
+PREDICTION_DRAWS = 1000
+INTERVAL = (0.1, 0.9)
+# A budget is extrapolated when it is this many times the most a campaign (or the plan, in
+# total) spent in any kept timestep.
+EXTRAPOLATION_FACTOR = 1.5
+# The marginal return of the last unit: the objective lost by taking this share off the budget
+# (the split re-solved), per unit taken off.
+MARGINAL_STEP = 0.01
+# Targets are looked for up to this many times the most the plan spent in one timestep (or the
+# sum of the campaigns' max budgets and caps, when smaller), on a geometric grid refined by
+# bisection.
+RECOMMEND_REACH = 10.0
+RECOMMEND_GRID = 25
+RECOMMEND_BISECTIONS = 30
+# Curves: points per campaign, reaching max_budget or this many times the campaign's largest
+# recent budget.
+CURVE_POINTS = 25
+CURVE_REACH = 3.0
+# Revenue per conversion: the prior weight (in conversions) of the pooled value, as the policy's.
+VALUE_PRIOR_CONVERSIONS = 0.25
+MAX_ORDER_VALUE_CV2 = 4.0
+
+
+class ForecastUnavailable(ValueError):
+    """The plan cannot be forecast (finished, another policy, nothing reported yet)."""
+
+
+@dataclass(frozen=True)
+class BudgetForecast:
+    """One budget per timestep: its split and what it is expected to bring in the open timestep."""
+
+    timestep_budget: float
+    budgets: np.ndarray  # (n,) the split
+    expected: float  # the plan's objective
+    lower: float  # 80% prediction interval of the realised objective
+    upper: float
+    marginal_return: float  # objective per unit of the last unit of budget
+    conversions: float  # expected conversions (the objective when it is conversions)
+    revenue: float  # expected revenue
+    marginal_conversions: float  # conversions per unit of the last unit
+    marginal_revenue: float  # revenue per unit of the last unit
+    extrapolated: bool
+    campaign_expected: np.ndarray  # (n,) expected objective per campaign
+    campaign_marginal: np.ndarray  # (n,) marginal objective per unit at each campaign's budget
+    campaign_extrapolated: np.ndarray  # (n,) bool
+
+    @property
+    def marginal_cpa(self) -> float:
+        """Budget per extra conversion at the last unit (inf when it buys none)."""
+        return 1.0 / self.marginal_conversions if self.marginal_conversions > 0 else math.inf
+
+    @property
+    def marginal_roas(self) -> float:
+        """Extra revenue per unit of budget at the last unit."""
+        return self.marginal_revenue
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The largest budget meeting a target, or None and why."""
+
+    forecast: BudgetForecast | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Per campaign, the learned expected objective on a budget grid (n, CURVE_POINTS)."""
+
+    budgets: np.ndarray
+    expected: np.ndarray
+    lower: np.ndarray  # 80% credible interval of the expected objective
+    upper: np.ndarray
+    current_budget: np.ndarray  # (n,) the open timestep's budget
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """One timestep's noise around the expected conversions and revenue, fitted on the rows."""
+
+    base: float  # Var(conversions) / mu = base + slope * mu, independent per campaign
+    slope: float
+    common: float  # variance of a factor every campaign's mean shares in one timestep
+    order_value_cv2: float  # squared coefficient of variation of one conversion's revenue
+    value_evidence: np.ndarray  # (n,) weighted conversions behind each revenue per conversion
+
+
+class Forecaster:
+    """Forecasts of one plan's open timestep; reads the state, never changes it."""
+
+    def __init__(self, state: State) -> None:
+        if state.finished:
+            raise ForecastUnavailable("the plan is finished: there is no timestep to forecast")
+        if state.policy != ResponseCurvePolicy.name:
+            raise ForecastUnavailable(
+                f"forecasts need the response curves the {ResponseCurvePolicy.name!r} policy "
+                f"learns; this plan uses {state.policy!r}"
+            )
+        if not np.any(np.asarray(state.spend) > 0):
+            raise ForecastUnavailable(
+                "nothing has been spent yet: a forecast needs the results of at least one "
+                "timestep with spend"
+            )
+        self.state = state
+        self.policy = get_policy(state.policy)(state.policy_params, state.step)
+        assert isinstance(self.policy, ResponseCurvePolicy)
+        self.fit: CurveFit = self.policy.fit(state, state.timestep_budget())
+        self.objective_value = (
+            self.fit.revenue_per_conversion
+            if state.objective == "revenue"
+            else np.ones(state.n_campaigns)
+        )
+        spend = np.asarray(state.spend, dtype=np.float64)
+        self.most_spent = spend.max(axis=0)
+        self.most_spent_total = float(spend.sum(axis=1).max())
+        self.noise = _noise_model(state, self.fit, self.policy.params["half_life"])
+        self.seed = np.random.SeedSequence([state.seed, state.timestep, FORECAST_STREAM])
+
+    # ----- the split ------------------------------------------------------------------------
+
+    def split(self, timestep_budget: float) -> np.ndarray:
+        """The policy's split of a budget on the posterior-mean curves (no Thompson draws)."""
+        state, fit, policy = self.state, self.fit, self.policy
+        min_budget, max_budget = state.min_budgets, state.max_budgets
+        if timestep_budget <= 0:
+            return np.zeros(state.n_campaigns)
+        lower, upper = self._bounds(timestep_budget)
+        threshold = policy._threshold(fit.value, fit.revenue_per_conversion)
+        edges = _budget_grid(lower, upper, timestep_budget)
+        curve = fit.value[:, None] * fit.posterior.expected(edges.T).T
+        free_budget = max(timestep_budget - lower.sum(), 0.0)
+        budgets = _greedy_split(edges, curve[None], threshold, free_budget)[0]
+        if threshold is not None:
+            affordable = _largest_budget_meeting(fit.posterior, fit.value, threshold, upper)
+            budgets = np.minimum(budgets, np.maximum(affordable, lower))
+        return fit_to_bounds(budgets, timestep_budget, min_budget, max_budget)
+
+    def _bounds(self, timestep_budget: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per-campaign [lower, upper] of the search: the policy's, without ``max_change``.
+
+        max_change only smooths the way from last timestep's split to a new one; a forecast
+        asks where a budget is best spent, and the plan gets there within a few timesteps.
+        """
+        state = self.state
+        even_share = timestep_budget / state.n_campaigns
+        upper = np.minimum(state.max_budgets, self.fit.cap * (1 + CAP_PROBE))
+        upper = np.minimum(upper, timestep_budget)
+        lower = np.maximum(state.min_budgets, self.policy.params["explore_floor"] * even_share)
+        lower = np.minimum(lower, upper)
+        if lower.sum() > timestep_budget:
+            lower = lower * (timestep_budget / lower.sum())
+        return lower, np.maximum(upper, lower)
+
+    def _conversions(self, budgets: np.ndarray) -> np.ndarray:
+        """Posterior-mean conversions per campaign of a split (what a capped campaign spends)."""
+        return self.fit.posterior.expected(np.minimum(budgets, self.fit.cap))
+
+    def _totals(self, timestep_budget: float) -> tuple[float, float]:
+        """Expected (conversions, revenue) of the best split of a budget."""
+        conversions = self._conversions(self.split(timestep_budget))
+        revenue = self.fit.revenue_per_conversion * conversions
+        return float(conversions.sum()), float(revenue.sum())
+
+    def _marginals(self, timestep_budget: float) -> tuple[float, float]:
+        """(conversions, revenue) per unit of the last unit of budget (the split re-solved)."""
+        if timestep_budget > 0:
+            less, more = timestep_budget * (1 - MARGINAL_STEP), timestep_budget
+        else:
+            less, more = 0.0, MARGINAL_STEP * max(self.state.timestep_budget(), 1e-9)
+        low, high = self._totals(less), self._totals(more)
+        step = more - less
+        return (high[0] - low[0]) / step, (high[1] - low[1]) / step
+
+    # ----- forecasts ------------------------------------------------------------------------
+
+    def forecast(self, timestep_budgets: list[float] | np.ndarray) -> list[BudgetForecast]:
+        """One BudgetForecast per budget, in the given order."""
+        return [self._forecast(float(budget)) for budget in timestep_budgets]
+
+    def _forecast(self, timestep_budget: float) -> BudgetForecast:
+        fit = self.fit
+        budgets = self.split(timestep_budget)
+        conversions = self._conversions(budgets)
+        revenue = fit.revenue_per_conversion * conversions
+        expected = self.objective_value * conversions
+        lower, upper = self.predict(budgets[None, :])
+        marginal_conversions, marginal_revenue = self._marginals(timestep_budget)
+        marginal = marginal_revenue if self.state.objective == "revenue" else marginal_conversions
+        uncapped = budgets < fit.cap
+        campaign_marginal = np.where(
+            uncapped,
+            self.objective_value * fit.posterior.marginal(np.minimum(budgets, fit.cap)),
+            0.0,
+        )
+        campaign_extrapolated = budgets > EXTRAPOLATION_FACTOR * self.most_spent
+        return BudgetForecast(
+            timestep_budget=timestep_budget,
+            budgets=budgets,
+            expected=float(expected.sum()),
+            lower=float(min(lower[0], expected.sum())),
+            upper=float(max(upper[0], expected.sum())),
+            marginal_return=float(marginal),
+            conversions=float(conversions.sum()),
+            revenue=float(revenue.sum()),
+            marginal_conversions=float(marginal_conversions),
+            marginal_revenue=float(marginal_revenue),
+            extrapolated=bool(
+                campaign_extrapolated.any()
+                or timestep_budget > EXTRAPOLATION_FACTOR * self.most_spent_total
+            ),
+            campaign_expected=expected,
+            campaign_marginal=campaign_marginal,
+            campaign_extrapolated=campaign_extrapolated,
+        )
+
+    def predict(self, budgets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """80% prediction interval of the realised objective of each split (k, n) -> (k,), (k,).
+
+        Every split sees the same posterior draws (one generator from the plan's seed and
+        timestep), so intervals of nearby budgets move smoothly.
+        """
+        budgets = np.atleast_2d(np.asarray(budgets, dtype=np.float64))
+        lower, upper = np.zeros(len(budgets)), np.zeros(len(budgets))
+        for row, split in enumerate(budgets):
+            outcome = self._predictive_draws(split, np.random.default_rng(self.seed))
+            lower[row], upper[row] = np.quantile(outcome, INTERVAL)
+        return lower, upper
+
+    def _predictive_draws(self, budgets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Draws (PREDICTION_DRAWS,) of the timestep's realised objective for one split."""
+        posterior, noise = self.fit.posterior, self.noise
+        effective = np.minimum(budgets, self.fit.cap)
+        index, scale = posterior.sample(rng, PREDICTION_DRAWS)
+        mean = posterior.sampled_curves(effective[None, :, None], index, scale)[:, :, 0]
+        if noise.common > 0:
+            shape = 1.0 / noise.common
+            mean = mean * rng.gamma(shape, 1.0 / shape, size=(PREDICTION_DRAWS, 1))
+        mean = np.maximum(mean, 0.0)
+        extra = np.maximum(noise.base - 1.0 + noise.slope * mean, 0.0)  # Var / mu - 1
+        over = extra > 1e-12
+        # Gamma-Poisson with Var = mu (1 + extra): rate ~ Gamma(mu / extra, extra).
+        rate = np.where(
+            over,
+            rng.gamma(
+                np.where(over, mean / np.where(over, extra, 1.0), 1.0), np.where(over, extra, 1.0)
+            ),
+            mean,
+        )
+        conversions = rng.poisson(rate).astype(np.float64)
+        if self.state.objective != "revenue":
+            return conversions.sum(axis=1)
+        value = self.fit.revenue_per_conversion
+        cv2 = noise.order_value_cv2
+        if cv2 > 0:
+            # The revenue per conversion itself is uncertain: Gamma with its evidence's spread.
+            value_shape = (noise.value_evidence + VALUE_PRIOR_CONVERSIONS) / cv2
+            value = rng.gamma(value_shape, value / value_shape, size=mean.shape)
+            shape = np.where(conversions > 0, conversions / cv2, 1.0)
+            revenue = np.where(conversions > 0, rng.gamma(shape, value * cv2), 0.0)
+        else:
+            revenue = conversions * value
+        return revenue.sum(axis=1)
+
+    # ----- targets --------------------------------------------------------------------------
+
+    def recommend(
+        self, *, target_cpa: float | None = None, target_roas: float | None = None
+    ) -> Recommendation:
+        """The largest budget whose last unit still meets the target, and its forecast."""
+        if (target_cpa is None) == (target_roas is None):
+            raise ValueError("give exactly one of target_cpa and target_roas")
+        if target_cpa is not None:
+            name, target = "target_cpa", float(target_cpa)
+
+            def meets(budget: float) -> bool:
+                return self._marginals(budget)[0] * target >= 1.0
+
+        else:
+            name, target = "target_roas", float(target_roas)  # type: ignore[arg-type]
+
+            def meets(budget: float) -> bool:
+                return self._marginals(budget)[1] >= target
+
+        top = self._search_top()
+        least = max(float(self.state.min_budgets.sum()), top * 1e-3)
+        grid = np.geomspace(least, top, RECOMMEND_GRID) if top > least else np.array([top])
+        met = np.array([meets(float(budget)) for budget in grid])
+        if not met.any():
+            best = max(
+                (self._marginals(float(b)) for b in grid),
+                key=lambda m: m[0] if target_cpa is not None else m[1],
+            )
+            if target_cpa is not None:
+                found = f"the lowest marginal CPA found is {_money(1 / best[0] if best[0] > 0 else math.inf)}"
+            else:
+                found = f"the highest marginal ROAS found is {best[1]:.3g}"
+            return Recommendation(
+                None,
+                f"no budget from {_money(grid[0])} to {_money(top)} per timestep meets "
+                f"{name} {target:g}: {found}",
+            )
+        last = int(np.flatnonzero(met)[-1])
+        if last == len(grid) - 1:
+            return Recommendation(
+                self._forecast(float(top)),
+                f"{name} {target:g} is still met at {_money(top)} per timestep, the largest "
+                "budget searched (the campaigns' max budgets and caps, or "
+                f"{RECOMMEND_REACH:g}x the most spent in one timestep): a larger one may meet "
+                "it too",
+            )
+        low, high = float(grid[last]), float(grid[last + 1])
+        for _ in range(RECOMMEND_BISECTIONS):
+            middle = 0.5 * (low + high)
+            if meets(middle):
+                low = middle
+            else:
+                high = middle
+            if high - low <= 1e-6 * high:
+                break
+        return Recommendation(self._forecast(low), None)
+
+    def _search_top(self) -> float:
+        """Largest budget a target is looked for at."""
+        reach = RECOMMEND_REACH * max(self.most_spent_total, self.state.timestep_budget())
+        room = np.minimum(self.state.max_budgets, self.fit.cap * (1 + CAP_PROBE))
+        return float(min(reach, room.sum())) if np.isfinite(room.sum()) else reach
+
+    # ----- curves ---------------------------------------------------------------------------
+
+    def curves(self, points: int = CURVE_POINTS) -> Curves:
+        """Each campaign's expected objective on 0 .. its max_budget (or CURVE_REACH x its
+        largest recent budget), with an 80% credible interval of that expectation."""
+        state, fit = self.state, self.fit
+        n = state.n_campaigns
+        current = (
+            state.allocation
+            if state.allocation is not None
+            else self.split(state.timestep_budget())
+        )
+        recent = np.maximum(np.asarray(state.allocated).max(axis=0), self.most_spent)
+        reach = CURVE_REACH * np.maximum(
+            np.maximum(recent, current), state.timestep_budget() / max(n, 1)
+        )
+        top = np.where(np.isfinite(state.max_budgets), state.max_budgets, reach)
+        top = np.where(top > 0, top, reach)
+        budgets = top[:, None] * np.linspace(0.0, 1.0, points)[None, :]  # (n, G)
+        effective = np.minimum(budgets, fit.cap[:, None])
+        expected = self.objective_value[:, None] * fit.posterior.expected(effective.T).T
+        rng = np.random.default_rng(self.seed)
+        index, scale = fit.posterior.sample(rng, PREDICTION_DRAWS // 4)
+        sampled = fit.posterior.sampled_curves(effective[None], index, scale)
+        sampled = sampled * self.objective_value[None, :, None]
+        lower, upper = np.quantile(sampled, INTERVAL, axis=0)
+        return Curves(
+            budgets=budgets,
+            expected=expected,
+            lower=np.minimum(lower, expected),
+            upper=np.maximum(upper, expected),
+            current_budget=np.asarray(current, dtype=np.float64),
+        )
+
+
+def _money(amount: float) -> str:
+    return f"{amount:,.2f}" if math.isfinite(amount) else "infinite"
+
+
+def _noise_model(state: State, fit: CurveFit, half_life: float) -> NoiseModel:
+    """Fit the noise of one timestep around the posterior-mean curves on the kept rows.
+
+    Moments, weighted like the fit (0.5 ** (age / half_life)): per campaign, Pearson residuals
+    give Var / mu = a + b mu (a >= 1, b >= 0); the spread of each row's total beyond what
+    independent noise explains gives the variance of a factor common to the timestep's
+    campaigns (its share of b moves from independent to common noise); the revenue of a row
+    around its conversions times the revenue per conversion gives one order value's spread.
+    """
+    spend = np.asarray(state.spend, dtype=np.float64)
+    conversions = np.maximum(np.asarray(state.conversions, dtype=np.float64), 0.0)
+    revenue = np.asarray(state.revenue, dtype=np.float64)
+    rows, n = spend.shape
+    weights = (0.5 ** (np.arange(rows)[::-1] / half_life))[:, None] * np.ones((1, n))
+    fitted = fit.posterior.expected(np.minimum(spend, fit.cap))
+    conversion_share, _ = _maturity(state, rows)
+    if conversion_share is not None:
+        fitted = fitted * conversion_share
+    mask = (fitted > 1e-9) & (spend > 0)
+    w = weights * mask
+    mu = np.where(mask, fitted, 1.0)
+    pearson = np.where(mask, (conversions - fitted) ** 2 / mu, 0.0)
+    base, slope = _variance_function(w, mu, pearson)
+    # Common factor: Var(row total) = sum mu (a + b mu) + common * (M^2 - sum mu^2).
+    row_weight = weights[:, 0] * mask.any(axis=1)
+    masked_mu = np.where(mask, fitted, 0.0)
+    total_mean = masked_mu.sum(axis=1)
+    total = np.where(mask, conversions, 0.0).sum(axis=1)
+    independent = (masked_mu * (base + slope * masked_mu)).sum(axis=1)
+    cross = total_mean**2 - (masked_mu**2).sum(axis=1)
+    denominator = float(np.sum(row_weight * cross))
+    common = 0.0
+    if denominator > 0:
+        common = float(np.sum(row_weight * ((total - total_mean) ** 2 - independent)))
+        common = max(common / denominator, 0.0)
+    slope = max(slope - common, 0.0)
+    # Revenue: (R - v c)^2 ~ cv^2 v^2 c per row.
+    value = fit.revenue_per_conversion
+    value_evidence = np.sum(weights * conversions, axis=0)
+    cv2 = 0.0
+    if state.objective == "revenue" and np.any(value > 0):
+        has = (conversions > 0) & (value[None, :] > 0)
+        residual = np.where(
+            has, (revenue - value * conversions) ** 2 / np.where(has, value**2, 1.0), 0.0
+        )
+        evidence = float(np.sum(weights * np.where(has, conversions, 0.0)))
+        if evidence > 0:
+            cv2 = min(float(np.sum(weights * residual)) / evidence, MAX_ORDER_VALUE_CV2)
+    return NoiseModel(base, slope, common, cv2, value_evidence)
+
+
+def _variance_function(w: np.ndarray, mu: np.ndarray, pearson: np.ndarray) -> tuple[float, float]:
+    """Weighted least squares of pearson ~ a + b mu with a >= 1, b >= 0 (1, 0 without data)."""
+    s0 = float(np.sum(w))
+    if s0 <= 1.0:
+        return 1.0, 0.0
+    s1, s2 = float(np.sum(w * mu)), float(np.sum(w * mu * mu))
+    t0, t1 = float(np.sum(w * pearson)), float(np.sum(w * mu * pearson))
+    a, b = t0 / s0, 0.0
+    det = s0 * s2 - s1 * s1
+    if det > 1e-12 * s0 * s2:
+        a, b = (s2 * t0 - s1 * t1) / det, (s0 * t1 - s1 * t0) / det
+        if b < 0:
+            a, b = t0 / s0, 0.0
+    if a < 1.0:
+        a, b = 1.0, max(float(np.sum(w * mu * (pearson - 1.0))) / s2, 0.0) if s2 > 0 else 0.0
+    return float(a), float(b)
