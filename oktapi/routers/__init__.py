@@ -1,6 +1,6 @@
 """HTTP endpoints of API.md; thin layers over the services. ROUTERS is the one list to mount."""
 
-from oktapi.routers import app, audit, auth, campaigns, clients, health, plans, users
+from oktapi.routers import app, audit, auth, campaigns, clients, forecast, health, plans, users
 
 ROUTERS = [
     health.router,
@@ -10,5 +10,6 @@ ROUTERS = [
     campaigns.router,
     audit.router,
     plans.router,
+    forecast.router,
     app.router,
 ]
