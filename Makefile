@@ -34,7 +34,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m oktapi.bench --ceiling --lag --cost
+	$(BIN)/python -m oktapi.bench --ceiling --lag --cost --forecast
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m oktapi.bench --quick

@@ -685,6 +685,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also time one engine timestep at 20 and 2,400 of a 2,500 x 10 plan",
     )
+    parser.add_argument(
+        "--forecast",
+        action="store_true",
+        help="also measure the forecasts: 80%% interval coverage, error, target recommendations",
+    )
+    parser.add_argument("--forecast-only", action="store_true", help="run only the forecast table")
     parser.add_argument("--out", default="bench", help="directory for results.json and PNGs")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -723,6 +729,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cost:
         extra["cost"] = run_cost_bench()
         print_cost_report(extra["cost"])
+    if args.forecast or args.forecast_only:
+        from oktapi.engine.simulate.forecast_bench import print_forecast_report, run_forecast_bench
+
+        extra["forecast"] = run_forecast_bench(
+            _resolve_scenarios(scenarios, args.holdout), seeds, jobs=max(args.jobs, 1)
+        )
+        print_forecast_report(extra["forecast"])
+    if args.forecast_only:
+        (out_dir / "forecast.json").write_text(json.dumps(extra["forecast"], indent=1))
+        print(f"Wrote {out_dir / 'forecast.json'}")
+        return 1 if extra["forecast"]["errors"] else 0
     if args.lag_only:
         (out_dir / "results.json").write_text(json.dumps(extra, indent=1))
         print(f"Wrote {out_dir / 'results.json'}")
@@ -744,11 +761,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_lag_report(extra["lag"])
     if "cost" in extra:
         print_cost_report(extra["cost"])
+    if "forecast" in extra:
+        from oktapi.engine.simulate.forecast_bench import print_forecast_report
+
+        print_forecast_report(extra["forecast"])
     (out_dir / "results.json").write_text(json.dumps(result.to_dict() | extra, indent=1))
     paths = plot_regret(result, out_dir)
     print(f"Wrote {out_dir / 'results.json'} and {len(paths)} PNGs in {out_dir}/")
     failed = any(cell.errors for row in result.measured_rows for cell in row.cells.values())
     failed = failed or bool(extra.get("lag", {}).get("errors"))
+    failed = failed or bool(extra.get("forecast", {}).get("errors"))
     return 1 if failed else 0
 
 

@@ -261,6 +261,10 @@ class Forecaster:
             campaign_extrapolated=campaign_extrapolated,
         )
 
+    def expected(self, budgets: np.ndarray) -> float:
+        """Posterior-mean objective of one split (n,), e.g. the allocation actually handed out."""
+        return float(np.sum(self.objective_value * self._conversions(np.asarray(budgets))))
+
     def predict(self, budgets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """80% prediction interval of the realised objective of each split (k, n) -> (k,), (k,).
 
