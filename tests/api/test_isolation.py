@@ -141,6 +141,8 @@ ROWS = [
     Row("POST", "/plans/{plan_id}/results", _results),
     Row("POST", "/plans/{plan_id}/results/csv", csv=_csv),
     Row("GET", "/plans/{plan_id}/history"),
+    Row("POST", "/plans/{plan_id}/forecast", lambda t: {"timestep_budgets": [100, 500]}),
+    Row("GET", "/plans/{plan_id}/curves"),
 ]
 # Admin-only routes answer 403 to every manager, whatever the id (see test_users.py).
 ADMIN_ONLY_PREFIXES = ("/users",)
