@@ -243,15 +243,15 @@ class Forecaster:
     def _marginals(self, timestep_budget: float) -> tuple[np.ndarray, float, float]:
         """The split of a budget and (conversions, revenue) per unit of its last unit: what
         taking MARGINAL_STEP of the budget off (the split re-solved) loses, per unit."""
-        if timestep_budget > 0:
-            budgets, less = self._splits(timestep_budget, (1.0, 1.0 - MARGINAL_STEP))
-            step = MARGINAL_STEP * timestep_budget
-        else:
-            step = MARGINAL_STEP * max(self.state.timestep_budget(), 1e-9)
-            more = self._splits(step, (1.0,))[0]
-            budgets, less = np.zeros(self.state.n_campaigns), np.zeros(self.state.n_campaigns)
-            high, low = self._totals(more), self._totals(less)
-            return budgets, (high[0] - low[0]) / step, (high[1] - low[1]) / step
+        smallest = MARGINAL_STEP * max(self.state.timestep_budget(), 1.0)
+        if MARGINAL_STEP * timestep_budget < 1e-6 * smallest:
+            # (Next to) nothing: the return of the first units, from zero.
+            budgets = self.split(timestep_budget)
+            more = self.split(smallest)
+            high, low = self._totals(more), self._totals(np.zeros(self.state.n_campaigns))
+            return budgets, (high[0] - low[0]) / smallest, (high[1] - low[1]) / smallest
+        budgets, less = self._splits(timestep_budget, (1.0, 1.0 - MARGINAL_STEP))
+        step = MARGINAL_STEP * timestep_budget
         high, low = self._totals(budgets), self._totals(less)
         return budgets, (high[0] - low[0]) / step, (high[1] - low[1]) / step
 

@@ -319,3 +319,17 @@ def test_a_revenue_plan_forecasts_revenue(client: TestClient, db: Any, admin_hea
     assert scenario["expected_revenue"] > 5 * scenario["expected_conversions"]
     assert scenario["marginal_return"] == pytest.approx(scenario["marginal_roas"])
     assert json.dumps(answer)  # plain JSON throughout
+
+
+def test_zero_and_the_largest_budget_allowed_answer_finite_numbers(
+    client: TestClient, admin_headers: dict, learned: dict
+) -> None:
+    response = _forecast(
+        client, admin_headers, learned["plan"]["id"], {"timestep_budgets": [0, 5e-324, 1e12]}
+    )
+    assert response.status_code == 200, response.text
+    zero, tiny, huge = response.json()["scenarios"]
+    assert zero["expected"] == 0 and all(a["budget"] == 0 for a in zero["allocations"])
+    assert zero["marginal_return"] > 0  # what the first units would bring
+    assert tiny["expected"] == pytest.approx(0, abs=1e-9)
+    assert huge["extrapolated"] and math.isfinite(huge["upper"])
