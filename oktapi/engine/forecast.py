@@ -57,9 +57,8 @@ EXTRAPOLATION_FACTOR = 1.5
 MARGINAL_STEP = 0.01
 # Targets are looked for up to what the data support (EXTRAPOLATION_FACTOR x the most the plan
 # spent in one timestep, or the sum of the campaigns' max budgets and caps when smaller), on a
-# geometric grid refined by bisection. Beyond it the curves' saturation is a guess: on the
-# bench (hill_scurves) the forecast's marginal return at 2x the budget ever spent was twice the
-# truth's, so a target searched up to 10x landed at 3.3x the right budget.
+# geometric grid refined by bisection: beyond it the curves' saturation is a guess (measured:
+# docs/forecast.md).
 RECOMMEND_GRID = 25
 RECOMMEND_BISECTIONS = 20
 # Curves: points per campaign, reaching max_budget or this many times the campaign's largest
