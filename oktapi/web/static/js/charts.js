@@ -77,3 +77,81 @@ export function lines(canvas, { labels, series, marked, formatValue, axisValue }
     options: baseOptions(formatValue, axisValue),
   });
 }
+
+/**
+ * Response curves: per campaign the expected outcome over a budget grid (a line), its 80%
+ * interval (a light band) and the campaign's current budget (a large point on its line).
+ * `series`: [{name, points: [{x, y}], lower: [{x, y}], upper: [{x, y}], current: {x, y}}].
+ */
+export function curves(canvas, { series, valueTitle, formatBudget, axisBudget, formatValue, axisValue }) {
+  const datasets = [];
+  series.forEach((one, i) => {
+    const base = { parsing: false, pointRadius: 0, borderWidth: 0, tension: 0.2 };
+    datasets.push({ ...base, label: `${one.name}: low end`, data: one.lower, role: "band", fill: false });
+    datasets.push({
+      ...base,
+      label: `${one.name}: high end`,
+      data: one.upper,
+      role: "band",
+      fill: "-1",
+      backgroundColor: `${colour(i)}22`,
+    });
+    datasets.push({
+      ...base,
+      label: one.name,
+      data: one.points,
+      role: "expected",
+      borderColor: colour(i),
+      backgroundColor: colour(i),
+      borderWidth: 2,
+    });
+    datasets.push({
+      label: `${one.name}: current budget`,
+      data: [one.current],
+      role: "current",
+      type: "scatter",
+      parsing: false,
+      pointStyle: MARKED_POINT,
+      pointRadius: 8,
+      borderColor: "#1b1b1b",
+      borderWidth: 1.5,
+      backgroundColor: colour(i),
+    });
+  });
+  return draw(canvas, {
+    type: "line",
+    data: { datasets },
+    options: {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: animation(),
+      interaction: { mode: "nearest", intersect: false },
+      plugins: {
+        legend: {
+          position: "bottom",
+          labels: { boxWidth: 14, filter: (item, data) => data.datasets[item.datasetIndex].role === "expected" },
+        },
+        tooltip: {
+          filter: (item) => item.dataset.role !== "band",
+          callbacks: {
+            label: (item) =>
+              `${item.dataset.label}: ${formatBudget(item.parsed.x)} → ${formatValue(item.parsed.y)}`,
+          },
+        },
+      },
+      scales: {
+        x: {
+          type: "linear",
+          beginAtZero: true,
+          title: { display: true, text: "Budget in one timestep" },
+          ticks: { callback: (value) => axisBudget(value) },
+        },
+        y: {
+          beginAtZero: true,
+          title: { display: true, text: valueTitle },
+          ticks: { callback: (value) => axisValue(value) },
+        },
+      },
+    },
+  });
+}

@@ -79,3 +79,31 @@ export function uniqueId(prefix) {
 export function message(kind, ...children) {
   return h("div", { class: `message ${kind}`, role: kind === "error" ? "alert" : "status" }, ...children);
 }
+
+/** A chart and its data as a table (the text alternative), under one heading. */
+export function chartSection({ key, title, intro, ariaLabel, tableNode, controls }) {
+  const headingId = `${key}-heading`;
+  const tableId = `${key}-table`;
+  const canvas = h("canvas", {
+    id: `${key}-chart`,
+    role: "img",
+    "aria-label": ariaLabel,
+    "aria-describedby": tableId,
+  });
+  const details = h(
+    "details",
+    { class: "chart-table", id: tableId },
+    h("summary", {}, "Table of this chart's data"),
+    tableNode,
+  );
+  const section = h(
+    "section",
+    { class: "card", "aria-labelledby": headingId, id: `${key}-section` },
+    h("h2", { id: headingId }, title),
+    intro ? h("p", { class: "muted" }, intro) : null,
+    controls || null,
+    h("div", { class: "chart-box" }, canvas),
+    details,
+  );
+  return { section, canvas, details };
+}

@@ -2,9 +2,10 @@
 
 import * as api from "./api.js";
 import { lines, stackedBars } from "./charts.js";
-import { h, message, replace, table, uniqueId } from "./dom.js";
+import { chartSection, h, replace, table, uniqueId } from "./dom.js";
 import { count, isoDate, money, moneyShort, rate, ratio } from "./format.js";
 import { METRICS, budgetSeries, campaignName, isClosed, resultSeries } from "./plan-data.js";
+import { curvesSection, whatIfSection } from "./plan-ahead.js";
 import { csvUploadForm, resultsForm } from "./plan-forms.js";
 
 /** Formatting for one plan: its currency and objective. */
@@ -45,34 +46,6 @@ function summary(plan, formats) {
     { class: "summary" },
     items.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))),
   );
-}
-
-/** A chart and its data as a table (the text alternative), under one heading. */
-function chartSection({ key, title, intro, ariaLabel, tableNode, controls }) {
-  const headingId = `${key}-heading`;
-  const tableId = `${key}-table`;
-  const canvas = h("canvas", {
-    id: `${key}-chart`,
-    role: "img",
-    "aria-label": ariaLabel,
-    "aria-describedby": tableId,
-  });
-  const details = h(
-    "details",
-    { class: "chart-table", id: tableId },
-    h("summary", {}, "Table of this chart's data"),
-    tableNode,
-  );
-  const section = h(
-    "section",
-    { class: "card", "aria-labelledby": headingId, id: `${key}-section` },
-    h("h2", { id: headingId }, title),
-    intro ? h("p", { class: "muted" }, intro) : null,
-    controls || null,
-    h("div", { class: "chart-box" }, canvas),
-    details,
-  );
-  return { section, canvas, details };
 }
 
 function budgetsSection(plan, entries, names, formats) {
@@ -298,6 +271,9 @@ export async function renderPlan(main, { planId, current, flash }) {
 
     const budgets = budgetsSection(plan, entries, names, formats);
     const results = resultsSection(plan, entries, names, formats);
+    // Curves and forecasts need an open timestep; a finished plan has none.
+    const ahead = plan.allocation ? curvesSection(plan, names, formats) : null;
+    const whatIf = plan.allocation ? whatIfSection(plan, names, formats, client.currency) : null;
     const forms = h("div", { class: "forms" });
     const formSections = {
       results: plan.allocation
@@ -328,10 +304,13 @@ export async function renderPlan(main, { planId, current, flash }) {
       budgets.section,
       results.section,
       allocationSection(plan, names, formats),
+      ahead ? ahead.section : null,
+      whatIf,
       forms,
     );
     budgets.draw();
     results.draw();
+    ahead?.load(current);
     if (flash) {
       flash.node.setAttribute("tabindex", "-1");
       flash.node.focus();
