@@ -289,3 +289,139 @@ def test_restated_timesteps_are_marked_in_the_results_chart_and_table(
     rows = browser.find_elements(By.CSS_SELECTOR, "#results-table tbody tr")
     assert "revision 2" in rows[2].text and "restated-row" in rows[2].get_attribute("class")
     assert rows[1].text.endswith("no")
+
+
+def one_decimal(value: float) -> str:
+    """A count as the page writes it: at most one decimal."""
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def curves_drawn(browser: WebDriver) -> dict | None:
+    """Per role (expected, current, band) the datasets Chart.js holds for the curves chart."""
+    return browser.execute_script(
+        """
+        const chart = window.Chart && Chart.getChart(document.getElementById('curves-chart'));
+        if (!chart) return null;
+        const out = {};
+        for (const d of chart.data.datasets) (out[d.role] ||= []).push({label: d.label, data: d.data});
+        return out;
+        """
+    )
+
+
+def test_the_learned_curves_are_drawn_and_a_what_if_answers_in_euros(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, admin_password: str
+) -> None:
+    log_in(browser, service, admin_password)
+    wait(browser).until(seen.element_to_be_clickable((By.LINK_TEXT, "Q1 push"))).click()
+
+    # The curves: one line per campaign, by name, on the server's grid, today's budget marked.
+    curves = api_get(service, demo, f"/plans/{demo.plan_id}/curves")["campaigns"]
+    allocation = api_get(service, demo, f"/plans/{demo.plan_id}/allocation")["allocations"]
+    wait(browser).until(lambda b: (curves_drawn(b) or {}).get("expected"))
+    drawn = curves_drawn(browser)
+    names = [demo.names[c] for c in demo.campaign_ids]
+    assert [d["label"] for d in drawn["expected"]] == [demo.names[c["campaign_id"]] for c in curves]
+    assert sorted(d["label"] for d in drawn["expected"]) == sorted(names)
+    for dataset, curve in zip(drawn["expected"], curves, strict=True):
+        assert [p["x"] for p in dataset["data"]] == pytest.approx(curve["budgets"])
+        assert [p["y"] for p in dataset["data"]] == pytest.approx(curve["expected"])
+    given = {a["campaign_id"]: a["budget"] for a in allocation}
+    for dataset, curve in zip(drawn["current"], curves, strict=True):
+        assert dataset["data"][0]["x"] == pytest.approx(given[curve["campaign_id"]], abs=0.01)
+    assert len(drawn["band"]) == 2 * len(curves)
+    assert painted_pixels(browser, "curves") > 10_000
+    browser.find_element(By.CSS_SELECTOR, "#curves-table summary").click()
+    curves_text = browser.find_element(By.ID, "curves-table").text
+    assert "Brand search: expected conversions per budget" in curves_text
+    assert "80% interval" in curves_text and "€" in curves_text
+
+    # What if: another budget and a target CPA; the page shows what the server forecasts.
+    budget = browser.find_element(By.ID, "whatif-budget")
+    budget.clear()
+    budget.send_keys("1500")
+    browser.find_element(By.ID, "whatif-target").send_keys("30")
+    browser.find_element(By.CSS_SELECTOR, "#whatif-form button[type=submit]").click()
+    answer = wait(browser).until(
+        seen.visibility_of_element_located((By.CSS_SELECTOR, "#whatif-answer .scenario"))
+    )
+    forecast = httpx.post(
+        f"{service.base_url}/plans/{demo.plan_id}/forecast",
+        json={"timestep_budgets": [1500], "target_cpa": 30},
+        headers={"Authorization": f"Bearer {demo.token}"},
+        timeout=60,
+    ).json()
+    scenario = forecast["scenarios"][0]
+    text = answer.text
+    assert "With €1,500.00 per timestep" in text
+    assert f"{one_decimal(scenario['lower'])} \u2013 {one_decimal(scenario['upper'])}" in text
+    assert f"€{scenario['marginal_cpa']:,.2f} per extra conversion" in text
+    for share in scenario["allocations"]:
+        row = next(
+            r
+            for r in answer.find_elements(By.CSS_SELECTOR, "tbody tr")
+            if r.text.startswith(demo.names[share["campaign_id"]])
+        )
+        assert f"€{share['budget']:,.2f}" in row.text
+    recommended = browser.find_elements(By.CSS_SELECTOR, "#whatif-answer .scenario")[1].text
+    assert "Largest budget meeting a marginal CPA €30.00" in recommended
+    assert f"€{forecast['recommended']['timestep_budget']:,.2f}" in recommended
+
+    # A budget far beyond anything spent: the forecast says it is extrapolated.
+    budget.clear()
+    budget.send_keys("20000")
+    browser.find_element(By.ID, "whatif-target").clear()
+    browser.find_element(By.CSS_SELECTOR, "#whatif-form button[type=submit]").click()
+    wait(browser).until(
+        seen.text_to_be_present_in_element((By.ID, "whatif-answer"), "With €20,000.00")
+    )
+    assert "Extrapolated" in browser.find_element(By.ID, "whatif-answer").text
+
+    # A negative budget: refused by the server, said at the field.
+    budget.clear()
+    budget.send_keys("-5")
+    browser.find_element(By.CSS_SELECTOR, "#whatif-form button[type=submit]").click()
+    wait(browser).until(
+        lambda b: b.find_element(By.ID, "whatif-budget").get_attribute("aria-invalid")
+    )
+    error_id = browser.find_element(By.ID, "whatif-budget").get_attribute("aria-describedby")
+    assert "0" in browser.find_element(By.ID, error_id).text
+    assert severe_console_entries(browser, service) == []
+
+
+def test_a_plan_without_spend_says_why_it_has_no_curves_or_forecast(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, admin_password: str
+) -> None:
+    api = httpx.Client(
+        base_url=service.base_url, headers={"Authorization": f"Bearer {demo.token}"}, timeout=60
+    )
+    client_id = api.post("/clients", json={"name": "New shop", "currency": "GBP"}).json()["id"]
+    campaign = api.post(
+        f"/clients/{client_id}/campaigns", json={"name": "Shop search", "platform": "google"}
+    ).json()["id"]
+    plan = api.post(
+        f"/clients/{client_id}/plans",
+        json={
+            "name": "First week",
+            "campaign_ids": [campaign],
+            "total_budget": 700,
+            "timesteps": 7,
+        },
+    ).json()
+    refused = api.post(f"/plans/{plan['id']}/forecast", json={"timestep_budgets": [100]})
+    assert refused.status_code == 409
+    api.close()
+
+    log_in(browser, service, admin_password)
+    wait(browser).until(seen.visibility_of_element_located((By.LINK_TEXT, "Q1 push")))
+    browser.get(f"{service.base_url}/app#/plans/{plan['id']}")
+    wait(browser).until(
+        seen.text_to_be_present_in_element((By.ID, "curves-section"), "No curves to show")
+    )
+    browser.find_element(By.CSS_SELECTOR, "#whatif-form button[type=submit]").click()
+    wait(browser).until(
+        seen.text_to_be_present_in_element((By.ID, "whatif-answer"), "cannot be forecast yet")
+    )
+    assert refused.json()["detail"] in browser.find_element(By.ID, "whatif-answer").text
+    label = browser.find_element(By.CSS_SELECTOR, "label[for=whatif-budget]").text
+    assert label == "Budget per timestep (GBP)"

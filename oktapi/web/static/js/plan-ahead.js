@@ -91,7 +91,7 @@ export function curvesSection(plan, names, formats) {
     );
     parts.details.replaceChildren(
       h("summary", {}, "Tables of this chart's data"),
-      answer.campaigns.map((curve) =>
+      ...answer.campaigns.map((curve) =>
         curvesTable(curve, campaignName(names, curve.campaign_id), outcome, formats),
       ),
     );
