@@ -47,6 +47,12 @@ def wait_for_charts(driver) -> None:
             "return c && window.Chart && Chart.getChart(c) !== undefined;"
         )
     )
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "const c = document.getElementById('curves-chart');"
+            "return !c || (window.Chart && Chart.getChart(c) !== undefined);"
+        )
+    )
     time.sleep(0.5)  # let the last animation frame land
 
 
@@ -84,6 +90,18 @@ def main() -> None:
             driver.find_element(By.LINK_TEXT, "Q1 push").click()
             wait_for_charts(driver)
             full_page(driver, OUT / "plan.png", 1280)
+            driver.find_element(By.ID, "curves-section").screenshot(str(OUT / "curves.png"))
+
+            budget = driver.find_element(By.ID, "whatif-budget")
+            budget.clear()
+            budget.send_keys("2000")
+            driver.find_element(By.ID, "whatif-target").send_keys("30")
+            driver.find_element(By.CSS_SELECTOR, "#whatif-form button[type=submit]").click()
+            WebDriverWait(driver, 60).until(
+                seen.visibility_of_element_located((By.CSS_SELECTOR, "#whatif-answer .scenario"))
+            )
+            full_page(driver, Path(tmp) / "scratch.png", 1280)
+            driver.find_element(By.ID, "whatif-section").screenshot(str(OUT / "whatif.png"))
 
             report = Path(tmp) / "google-ads-report.csv"
             names = [demo.names[c] for c in demo.campaign_ids]

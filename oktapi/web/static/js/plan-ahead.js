@@ -109,12 +109,12 @@ export function curvesSection(plan, names, formats) {
 
 function marginalText(plan, scenario, formats) {
   if (plan.objective === "revenue") {
-    return `ROAS ${ratio(scenario.marginal_roas)} on the last unit`;
+    return `${ratio(scenario.marginal_roas)} on the last unit`;
   }
   if (scenario.marginal_cpa === null || scenario.marginal_cpa === undefined) {
     return "the last unit buys no extra conversion";
   }
-  return `${formats.money(scenario.marginal_cpa)} per extra conversion (marginal CPA)`;
+  return `${formats.money(scenario.marginal_cpa)} per extra conversion`;
 }
 
 function allocationMarginal(plan, value, formats) {
@@ -129,7 +129,7 @@ function scenarioBlock(plan, scenario, names, formats, title) {
   const items = [
     [`Expected ${outcome.name}`, outcome.format(scenario.expected)],
     ["80% interval", `${outcome.format(scenario.lower)} – ${outcome.format(scenario.upper)}`],
-    ["Marginal return", marginalText(plan, scenario, formats)],
+    [`Marginal return (${plan.objective === "revenue" ? "ROAS" : "CPA"})`, marginalText(plan, scenario, formats)],
     ["Budget placed", formats.exact(placed)],
   ];
   const short = scenario.timestep_budget - placed > 0.01;
