@@ -425,3 +425,35 @@ def test_a_plan_without_spend_says_why_it_has_no_curves_or_forecast(
     assert refused.json()["detail"] in browser.find_element(By.ID, "whatif-answer").text
     label = browser.find_element(By.CSS_SELECTOR, "label[for=whatif-budget]").text
     assert label == "Budget per timestep (GBP)"
+
+
+def test_a_closed_timestep_restated_from_the_form(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, admin_password: str
+) -> None:
+    routes = httpx.get(f"{service.base_url}/openapi.json", timeout=30).json()["paths"]
+    if "put" not in routes.get("/plans/{plan_id}/results/{timestep}", {}):
+        pytest.skip("this server takes no restatements (PUT /plans/{id}/results/{timestep})")
+    before = api_get(service, demo, f"/plans/{demo.plan_id}/history")["entries"][1]
+    log_in(browser, service, admin_password)
+    wait(browser).until(seen.element_to_be_clickable((By.LINK_TEXT, "Q1 push"))).click()
+    form = wait(browser).until(seen.visibility_of_element_located((By.ID, "restate-form")))
+    Select(form.find_element(By.TAG_NAME, "select")).select_by_value("1")
+    first = before["results"][0]
+    conversions = browser.find_element(By.ID, "restate-0-conversions")
+    assert float(conversions.get_attribute("value")) == pytest.approx(first["conversions"])
+    conversions.clear()
+    conversions.send_keys(str(first["conversions"] + 3))
+    browser.find_element(By.CSS_SELECTOR, "#restate-form button[type=submit]").click()
+    wait(browser).until(
+        seen.text_to_be_present_in_element((By.ID, "restate-form"), "Timestep 1 restated")
+    )
+    said = browser.find_element(By.ID, "restate-form").text
+    assert "revision 1" in said and demo.names[first["campaign_id"]] in said
+    after = api_get(service, demo, f"/plans/{demo.plan_id}/history")["entries"][1]
+    assert after["revision"] == 1
+    assert after["results"][0]["conversions"] == pytest.approx(first["conversions"] + 3)
+    assert after["results"][1:] == before["results"][1:]  # only the changed campaign was sent
+    # The results chart now marks timestep 1 as restated.
+    labels = chart_data(browser, "results")["labels"]
+    assert labels[1].endswith("◆") and not labels[0].endswith("◆")
+    assert severe_console_entries(browser, service) == []

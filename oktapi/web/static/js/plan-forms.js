@@ -5,13 +5,13 @@ import * as api from "./api.js";
 import { h, message, replace } from "./dom.js";
 import { campaignName } from "./plan-data.js";
 
-const FIELDS = [
+export const FIELDS = [
   { key: "spend", label: "Spend", required: true },
   { key: "conversions", label: "Conversions", required: true },
   { key: "revenue", label: "Revenue", required: false },
 ];
 
-function busy(button, busyText) {
+export function busy(button, busyText) {
   const idle = button.textContent;
   button.disabled = true;
   button.textContent = busyText;
@@ -21,14 +21,14 @@ function busy(button, busyText) {
   };
 }
 
-function fieldError(input, text) {
+export function fieldError(input, text) {
   const errorId = `${input.id}-error`;
   input.setAttribute("aria-invalid", "true");
   input.setAttribute("aria-describedby", errorId);
   input.closest(".field").append(h("p", { class: "field-error", id: errorId }, text));
 }
 
-function clearErrors(form) {
+export function clearErrors(form) {
   for (const node of form.querySelectorAll(".field-error, .row-error")) node.remove();
   for (const input of form.querySelectorAll("[aria-invalid]")) {
     input.removeAttribute("aria-invalid");
@@ -37,7 +37,7 @@ function clearErrors(form) {
 }
 
 /** Server messages name campaigns by id; people know them by name. */
-function withNames(text, campaignNames) {
+export function withNames(text, campaignNames) {
   let named = text;
   for (const [campaignId, name] of campaignNames) named = named.replaceAll(campaignId, name);
   return named;

@@ -7,6 +7,7 @@ import { count, isoDate, money, moneyShort, rate, ratio } from "./format.js";
 import { METRICS, budgetSeries, campaignName, isClosed, resultSeries } from "./plan-data.js";
 import { curvesSection, whatIfSection } from "./plan-ahead.js";
 import { csvUploadForm, resultsForm } from "./plan-forms.js";
+import { restateForm } from "./plan-restate.js";
 
 /** Formatting for one plan: its currency and objective. */
 function formatsFor(currency) {
@@ -250,7 +251,7 @@ function skeleton(main) {
 }
 
 /**
- * Draw the plan page. `flash` = {section: "results" | "upload", node} shows the outcome of the
+ * Draw the plan page. `flash` = {section: "results" | "restate" | "upload", node} shows the outcome of the
  * last action where it happened, after the page is redrawn with the new data.
  */
 export async function renderPlan(main, { planId, current, flash }) {
@@ -285,6 +286,7 @@ export async function renderPlan(main, { planId, current, flash }) {
             reported: entries.find((e) => e.timestep === plan.timestep)?.results ?? [],
           })
         : null,
+      restate: restateForm({ plan, entries, names, refresh }),
       upload: csvUploadForm({ plan, names, refresh }),
     };
     for (const node of Object.values(formSections)) if (node) forms.append(node);
