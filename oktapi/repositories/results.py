@@ -14,6 +14,9 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from oktapi.errors import NotFound
+from oktapi.repositories.clients import ClientRepository
+
 FIGURE_SETS = "plan_results"
 RESTATEMENTS = "plan_restatements"
 DUPLICATE_KEY = 11000
@@ -38,6 +41,7 @@ class RestatementAlreadyRecorded(Exception):
 
 class ResultRepository:
     def __init__(self, db: Database) -> None:
+        self._db = db
         self._figures = db[FIGURE_SETS]
         self._restatements = db[RESTATEMENTS]
 
@@ -77,11 +81,15 @@ class ResultRepository:
     # --- restatements --------------------------------------------------------------------------
 
     def insert_restatement(self, record: dict[str, Any]) -> None:
+        """Record a restatement (the commit point); taken back if its client went meanwhile."""
         record = {**record, "_id": restatement_id(record["plan_id"], record["seq"])}
         try:
             self._restatements.insert_one(record)
         except DuplicateKeyError:
             raise RestatementAlreadyRecorded from None
+        if not ClientRepository(self._db).is_live(record["client_id"]):
+            self._restatements.delete_one({"_id": record["_id"]})
+            raise NotFound("Plan")
 
     def get_restatement(self, plan_id: str, seq: int) -> dict[str, Any] | None:
         return self._restatements.find_one({"_id": restatement_id(plan_id, seq)})

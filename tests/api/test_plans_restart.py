@@ -239,7 +239,7 @@ def test_parts_and_restatements_survive_a_restart(
                 raise RuntimeError("killed")
 
             monkeypatch.setattr(PlanRepository, "count_restatement", die)
-            with pytest.raises((RuntimeError, AssertionError), match="killed|500"):
+            with pytest.raises((RuntimeError, AssertionError), match=r"killed|500"):
                 _drive_late(client, headers, plan_id, market, range(HALFWAY - 5, HALFWAY - 4))
             monkeypatch.undo()
             before.append(expected[HALFWAY - 5])
