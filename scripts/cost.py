@@ -1,9 +1,10 @@
 """What a post costs early and late in a long plan, and what a history page costs there.
 
-A 2,500-timestep x 10-campaign plan on the embedded store (a fresh temporary data directory)
-driven through the in-process API (FastAPI TestClient): the posts of timesteps 20..39 and
-2,400..2,419 are timed (p50 of each window), then 50-entry history pages near the end and a few
-plan reads. With ``--restate N`` every morning also restates the last N closed timesteps (PUT)
+Two 2,500-timestep x 10-campaign plans on the embedded store (a fresh temporary data
+directory) driven through the in-process API (FastAPI TestClient): one to timestep 2,400, one to
+20; then their posts are timed in turn (timesteps 20..39 and 2,400..2,419, p50 of each), so a
+burst of load on the machine hits both alike; then 50-entry history pages near the end of the
+long plan and a few plan reads. With ``--restate N`` every morning also restates the last N closed timesteps (PUT)
 before posting the open one, as a client whose platforms report late would.
 
     .venv/bin/python scripts/cost.py               # or: make bench-cost
@@ -52,7 +53,60 @@ def _p50(durations: list[float]) -> float:
     return statistics.median(durations) * 1000.0
 
 
+class Driver:
+    """One plan and the figures sent for it (the morning routine restates the recent ones)."""
+
+    def __init__(
+        self, client: Any, headers: dict[str, str], client_id: str, ids: list[str], seed: int
+    ):
+        response = client.post(
+            f"/clients/{client_id}/plans",
+            json={
+                "campaign_ids": ids,
+                "total_budget": 1000.0 * TIMESTEPS,
+                "timesteps": TIMESTEPS,
+                "seed": seed,
+            },
+            headers=headers,
+        )
+        response.raise_for_status()
+        plan = response.json()
+        self.client, self.headers = client, headers
+        self.plan_id = plan["id"]
+        self.url = f"/plans/{plan['id']}/results"
+        self.allocation = plan["allocation"]
+        self.rng = np.random.default_rng(seed)
+        self.sent: dict[int, dict[str, Any]] = {}
+
+    def day(self, restate: int, restatements: list[float]) -> float:
+        """Restate the last ``restate`` closed timesteps, then post the open one; the post's time."""
+        timestep = self.allocation["timestep"]
+        for back in range(max(0, timestep - restate), timestep):
+            grown = [
+                {**row, "conversions": row["conversions"] * 1.02 + 0.25}
+                for row in self.sent[back]["results"]
+            ]
+            self.sent[back] = {**self.sent[back], "results": grown}
+            started = time.perf_counter()
+            answer = self.client.put(
+                f"{self.url}/{back}", json={"results": grown}, headers=self.headers
+            )
+            restatements.append(time.perf_counter() - started)
+            answer.raise_for_status()
+        report = _report(self.allocation, self.rng)
+        self.sent[timestep] = report
+        self.sent.pop(timestep - restate - 1, None)
+        started = time.perf_counter()
+        answer = self.client.post(self.url, json=report, headers=self.headers)
+        elapsed = time.perf_counter() - started
+        answer.raise_for_status()
+        self.allocation = answer.json()
+        return elapsed
+
+
 def run(client: Any, headers: dict[str, str], restate: int, seed: int) -> dict[str, float]:
+    """Two plans over the same campaigns: one driven to timestep 2,400, one to 20; then their
+    posts are timed in turn, so both windows see the same machine load."""
     client_id = client.post("/clients", json={"name": "Cost"}, headers=headers).json()["id"]
     campaign_ids = [
         client.post(
@@ -60,55 +114,26 @@ def run(client: Any, headers: dict[str, str], restate: int, seed: int) -> dict[s
         ).json()["id"]
         for i in range(CAMPAIGNS)
     ]
-    response = client.post(
-        f"/clients/{client_id}/plans",
-        json={
-            "campaign_ids": campaign_ids,
-            "total_budget": 1000.0 * TIMESTEPS,
-            "timesteps": TIMESTEPS,
-            "seed": seed,
-        },
-        headers=headers,
-    )
-    response.raise_for_status()
-    plan = response.json()
-    url = f"/plans/{plan['id']}/results"
-    rng = np.random.default_rng(seed)
-    allocation = plan["allocation"]
-    sent: dict[int, dict[str, Any]] = {}
-    posts: dict[str, list[float]] = {"early": [], "late": []}
-    restatements: list[float] = []
+    late = Driver(client, headers, client_id, campaign_ids, seed)
+    early = Driver(client, headers, client_id, campaign_ids, seed + 1)
+    untimed: list[float] = []
     started_all = time.perf_counter()
-    for timestep in range(LATE + WINDOW):
-        for back in range(max(0, timestep - restate), timestep):
-            grown = [
-                {**row, "conversions": row["conversions"] * 1.02 + 0.25}
-                for row in sent[back]["results"]
-            ]
-            sent[back] = {**sent[back], "results": grown}
-            started = time.perf_counter()
-            answer = client.put(f"{url}/{back}", json={"results": grown}, headers=headers)
-            restatements.append(time.perf_counter() - started)
-            answer.raise_for_status()
-        report = _report(allocation, rng)
-        sent[timestep] = report
-        sent.pop(timestep - restate - 1, None)
-        started = time.perf_counter()
-        answer = client.post(url, json=report, headers=headers)
-        elapsed = time.perf_counter() - started
-        answer.raise_for_status()
-        allocation = answer.json()
-        if EARLY <= timestep < EARLY + WINDOW:
-            posts["early"].append(elapsed)
-        elif LATE <= timestep < LATE + WINDOW:
-            posts["late"].append(elapsed)
+    for timestep in range(LATE):
+        late.day(restate, untimed)
         if timestep % 500 == 0:
             print(f"  timestep {timestep} ({time.perf_counter() - started_all:.0f} s)", flush=True)
+    for _ in range(EARLY):
+        early.day(restate, untimed)
+    posts: dict[str, list[float]] = {"early": [], "late": []}
+    restatements: list[float] = []
+    for _ in range(WINDOW):
+        posts["early"].append(early.day(restate, []))
+        posts["late"].append(late.day(restate, restatements))
     pages, reads = [], []
-    for index in range(20):
+    for index in range(WINDOW):
         started = time.perf_counter()
         page = client.get(
-            f"/plans/{plan['id']}/history",
+            f"/plans/{late.plan_id}/history",
             params={"offset": LATE - PAGE - index, "limit": PAGE},
             headers=headers,
         )
@@ -116,7 +141,7 @@ def run(client: Any, headers: dict[str, str], restate: int, seed: int) -> dict[s
         page.raise_for_status()
         assert len(page.json()["entries"]) == PAGE
         started = time.perf_counter()
-        client.get(f"/plans/{plan['id']}", headers=headers).raise_for_status()
+        client.get(f"/plans/{late.plan_id}", headers=headers).raise_for_status()
         reads.append(time.perf_counter() - started)
     figures = {
         "post_early_p50_ms": _p50(posts["early"]),
