@@ -8,7 +8,7 @@ STAMP := $(VENV)/.requirements-installed
 E2E_STAMP := $(VENV)/.e2e-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench bench-quick bench-api fuzz load clean e2e screenshots
+.PHONY: run test lint format bench bench-quick bench-api bench-cost fuzz load clean e2e screenshots
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench-quick: $(STAMP)
 # The holdout scenarios driven through the REST API; fails unless it hands out the engine's budgets.
 bench-api: $(STAMP)
 	$(BIN)/python scripts/api_bench.py --holdout
+
+# What a post and a history page cost early and late in a 2,500 x 10 plan (issue 12's bars).
+bench-cost: $(STAMP)
+	$(BIN)/python scripts/cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

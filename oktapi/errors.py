@@ -76,6 +76,27 @@ class Invalid(OktopusError):
         super().__init__([{"type": "value_error", "loc": list(loc), "msg": message}])
 
 
+class InvalidMany(Invalid):
+    """Several problems answered at once, in FastAPI's validation shape (the first ``limit``)."""
+
+    def __init__(
+        self, problems: list[tuple[str, tuple[str | int, ...]]], *, limit: int | None = None
+    ) -> None:
+        super().__init__(problems[0][0], problems[0][1])
+        shown = problems if limit is None else problems[:limit]
+        self.detail = [
+            {"type": "value_error", "loc": list(loc), "msg": message} for message, loc in shown
+        ]
+        if len(problems) > len(shown):
+            self.detail.append(
+                {
+                    "type": "value_error",
+                    "loc": ["body"],
+                    "msg": f"... and {len(problems) - len(shown)} more problems",
+                }
+            )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as JSON ``{"detail": ...}`` with the right status."""
 

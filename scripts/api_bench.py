@@ -13,6 +13,12 @@ and a scenario held out of tuning can be checked through the service itself.
     .venv/bin/python scripts/api_bench.py --fresh 777      # markets nobody tuned on
     .venv/bin/python scripts/api_bench.py --url http://127.0.0.1:8000 --username admin \\
         --password '...'                            # a running server (e.g. `make run`)
+    .venv/bin/python scripts/api_bench.py --lag --seeds 3  # reporting lag: parts of the truth
+                                                    # each morning, restated with PUT
+
+With ``--lag`` the bench's lag markets are played the three ways of the engine's lag bench
+(final numbers at once, the morning's never restated, the morning's restated daily over the last
+7 timesteps) through POST and PUT, and compared with `run_lagged` on the same seed.
 
 Exits non-zero when an API answer is an error or the two paths disagree.
 """
@@ -25,6 +31,7 @@ import secrets
 import sys
 import uuid
 import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +51,14 @@ from oktapi.engine.simulate import (
     get_scenario,
     oracle,
     score,
+)
+from oktapi.engine.simulate.lag import (
+    LAG_SCENARIOS,
+    LAG_STREAM,
+    MODES,
+    RESTATE_DAYS,
+    LagScenario,
+    run_lagged,
 )
 from oktapi.engine.simulate.run import environment_rng, run
 from oktapi.engine.simulate.scenarios import Scenario
@@ -142,6 +157,104 @@ def drive_scenario(
     return budgets
 
 
+def drive_lagged(
+    http: httpx.Client, headers: dict[str, str], lag: LagScenario, mode: str, *, seed: int = 0
+) -> np.ndarray:
+    """One plan over a lag market through the API, as `run_lagged` plays it; its budgets."""
+    scenario = lag.market
+    client = _check(
+        http.post(
+            "/clients", json={"name": f"lag {scenario.name} {mode} #{seed}"}, headers=headers
+        ),
+        201,
+    )
+    campaign_ids = []
+    for index, campaign in enumerate(lag.campaigns()):
+        body: dict[str, Any] = {"name": f"{scenario.name} campaign {index}"}
+        body["min_budget"] = float(campaign.min_budget)
+        if campaign.max_budget is not None:
+            body["max_budget"] = float(campaign.max_budget)
+        if campaign.platform is not None:
+            body["platform"] = campaign.platform
+        made = _check(
+            http.post(f"/clients/{client['id']}/campaigns", json=body, headers=headers), 201
+        )
+        campaign_ids.append(made["id"])
+    plan = _check(
+        http.post(
+            f"/clients/{client['id']}/plans",
+            json={
+                "campaign_ids": campaign_ids,
+                "total_budget": scenario.total_budget,
+                "timesteps": scenario.timesteps,
+                "objective": scenario.objective,
+                "seed": seed,
+            },
+            headers=headers,
+        ),
+        201,
+    )
+    url = f"/plans/{plan['id']}/results"
+    market = environment_rng(scenario, seed)
+    lag_rng = np.random.default_rng(
+        np.random.SeedSequence([seed, LAG_STREAM, zlib.crc32(scenario.name.encode())])
+    )
+    timesteps, n = scenario.timesteps, scenario.n_campaigns
+    budgets = np.zeros((timesteps, n))
+    spent = np.zeros((timesteps, n))
+    visible = np.zeros((timesteps, 2, lag.ages, n))
+
+    def entries(spend: np.ndarray, conversions: np.ndarray, revenue: np.ndarray) -> list[dict]:
+        return [
+            {"campaign_id": cid, "spend": float(s), "conversions": float(c), "revenue": float(r)}
+            for cid, s, c, r in zip(campaign_ids, spend, conversions, revenue, strict=True)
+        ]
+
+    allocation = plan["allocation"]
+    for version in range(timesteps):
+        by_id = {item["campaign_id"]: item["budget"] for item in allocation["allocations"]}
+        budgets[version] = [by_id[campaign_id] for campaign_id in campaign_ids]
+        spend, conversions, revenue = scenario.draw(budgets[version], version, market)
+        spent[version] = spend
+        visible[version] = lag.arrivals(conversions, revenue, lag_rng)
+        if mode == "restated":
+            for timestep in range(max(version - RESTATE_DAYS, 0), version):
+                age = min(version - timestep, lag.ages - 1)
+                body = {"results": entries(spent[timestep], *visible[timestep, :, age])}
+                _check(http.put(f"{url}/{timestep}", json=body, headers=headers), 200)
+        age = lag.ages - 1 if mode == "final" else 0
+        report = {"timestep": version, "results": entries(spend, *visible[version, :, age])}
+        answer = _check(http.post(url, json=report, headers=headers), 200)
+        allocation = answer if "allocations" in answer else None
+    return budgets
+
+
+def lag_main(http: httpx.Client, headers: dict[str, str], seeds: int) -> int:
+    """The lag table through the API next to the engine's own, and whether the budgets agree."""
+    print(f"{'scenario':16s} {'mode':9s} {'API %':>7s} {'engine %':>9s}  largest difference")
+    percents: dict[str, list[float]] = {mode: [] for mode in MODES}
+    differ = 0
+    for name, lag in LAG_SCENARIOS.items():
+        reference = oracle(lag.market)
+        for mode in MODES:
+            for seed in range(seeds):
+                api_budgets = drive_lagged(http, headers, lag, mode, seed=seed)
+                engine_budgets = run_lagged(lag, mode, seed)
+                api = score(lag.market, api_budgets, reference).percent_of_oracle
+                engine = score(lag.market, engine_budgets, reference).percent_of_oracle
+                scale = max(float(np.max(np.abs(engine_budgets))), 1e-12)
+                difference = float(np.max(np.abs(api_budgets - engine_budgets))) / scale
+                differ += difference > AGREEMENT_TOLERANCE
+                percents[mode].append(api)
+                print(
+                    f"{name:16s} {mode:9s} {api:7.2f} {engine:9.2f}  {difference:.1e}", flush=True
+                )
+    print("mean through the API: " + ", ".join(f"{m} {np.mean(percents[m]):.1f}%" for m in MODES))
+    if differ:
+        print(f"{differ} runs handed out other budgets than the engine's lag run", file=sys.stderr)
+    return 0
+
+
 @dataclass
 class Comparison:
     """One scenario and seed: % of the oracle through the API and in the engine's simulation."""
@@ -238,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running server; default: an in-process app")
     parser.add_argument("--username", default="admin")
     parser.add_argument("--password", help="the user's password (with --url)")
+    parser.add_argument("--lag", action="store_true", help="the reporting-lag markets, 3 ways")
     args = parser.parse_args(argv)
     try:
         scenarios = _scenarios(args)
@@ -256,6 +370,13 @@ def main(argv: list[str] | None = None) -> int:
         with httpx.Client(base_url=args.url, timeout=120.0) as http:
             yield http, login(http, args.username, args.password)
 
+    if args.lag:
+        try:
+            with service() as (http, headers):
+                return lag_main(http, headers, args.seeds)
+        except (ApiBenchError, httpx.HTTPError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     rows: list[Comparison] = []
     try:
         with service() as (http, headers):

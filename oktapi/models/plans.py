@@ -21,9 +21,12 @@ def _integral(value: Any) -> Any:
 
 
 Count = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=MAX_COUNT)]
+# Data-driven attribution credits fractions of a conversion (31.5): kept as reported, never rounded.
+Conversions = Annotated[float, Field(ge=0, le=MAX_COUNT, allow_inf_nan=False)]
 ReportedMoney = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 Objective = Literal["conversions", "revenue"]
 PlanStatus = Literal["active", "finished"]
+ResultSource = Literal["api", "csv"]
 
 
 class PlanCreate(Body):
@@ -76,17 +79,31 @@ class CampaignResult(Body):
 
     campaign_id: DocumentId
     spend: ReportedMoney
-    conversions: Count
+    conversions: Conversions
     revenue: ReportedMoney = 0.0
     clicks: Count | None = None
     impressions: Count | None = None
 
 
 class ResultsPost(Body):
-    """One timestep's results: one entry per campaign of the plan, each exactly once."""
+    """One timestep's results: all of the plan's campaigns, or a part of them (each once)."""
 
     timestep: int = Field(ge=0, le=2**31, description="The timestep these results are for.")
     results: list[CampaignResult] = Field(min_length=1, max_length=MAX_PLAN_CAMPAIGNS)
+
+
+class ResultsRestatement(Body):
+    """The figures a platform shows now for a closed timestep, for some or all campaigns."""
+
+    results: list[CampaignResult] = Field(min_length=1, max_length=MAX_PLAN_CAMPAIGNS)
+
+
+class ResultsWaiting(BaseModel):
+    """A part of a timestep's results was taken; the timestep stays open for the others."""
+
+    timestep: int
+    status: Literal["waiting"] = "waiting"
+    missing: list[str] = Field(description="Campaigns whose results have not arrived yet.")
 
 
 class CampaignAllocation(BaseModel):
@@ -101,6 +118,10 @@ class CampaignAllocation(BaseModel):
     upper: float | None = Field(default=None, description="High end of that expectation.")
     marginal_return: float | None = Field(
         default=None, description="Expected extra outcome per extra unit of budget."
+    )
+    maturity: float | None = Field(
+        default=None,
+        description="Learned share of a timestep's final conversions visible when first reported.",
     )
 
 
@@ -144,6 +165,10 @@ class PlanPublic(BaseModel):
     allocation: AllocationPublic | None = Field(
         description="Budgets for `timestep`; null once finished."
     )
+    missing: list[str] | None = Field(
+        default=None,
+        description="Campaigns of the open timestep whose results have not arrived yet.",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -153,19 +178,24 @@ class CampaignResultPublic(BaseModel):
 
     campaign_id: str
     spend: float
-    conversions: int
+    conversions: float
     revenue: float
     clicks: int | None = None
     impressions: int | None = None
 
 
 class HistoryEntry(BaseModel):
-    """One timestep: the allocation given and the results reported (null while still open)."""
+    """One timestep: the allocation given and the latest results (null while still open)."""
 
     timestep: int
     allocation: AllocationPublic
     results: list[CampaignResultPublic] | None
     reported_at: datetime | None
+    revision: int | None = Field(
+        default=None,
+        description="Restatements that changed this timestep (0 = as first reported).",
+    )
+    restated_at: datetime | None = None
 
 
 class PlanHistory(BaseModel):
@@ -176,11 +206,14 @@ class PlanHistory(BaseModel):
 
 
 class CsvImportPublic(BaseModel):
-    """What a CSV upload did: the timesteps it applied and those it found already recorded."""
+    """What a CSV upload did to each timestep it named."""
 
     rows: int
-    applied: list[int]
-    already_recorded: list[int]
+    closed: list[int] = Field(description="Timesteps the file completed and closed.")
+    restated: list[int] = Field(description="Closed timesteps whose figures the file changed.")
+    waiting: list[int] = Field(description="The open timestep, if the file reported it in part.")
+    unchanged: list[int] = Field(description="Closed timesteps the file repeated as recorded.")
     status: PlanStatus
     timestep: int
     allocation: AllocationPublic | None
+    missing: list[str] | None = None

@@ -20,7 +20,14 @@ from oktapi.repositories.base import new_id, scoped, utc_now
 COLLECTION = "clients"
 SCOPE_FIELD = "_id"
 # What carries a client_id and goes with the client (the audit trail stays).
-DEPENDENT_COLLECTIONS = ("campaigns", "plans", "plan_timesteps", "idempotency_keys")
+DEPENDENT_COLLECTIONS = (
+    "campaigns",
+    "plans",
+    "plan_timesteps",
+    "plan_results",
+    "plan_restatements",
+    "idempotency_keys",
+)
 
 
 class ClientRepository:

@@ -38,6 +38,11 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
         # deleting a client sweeps its records
         ([("client_id", ASCENDING)], {}),
     ],
+    # The results store: ids are unique by construction ("<plan>:<t>:<campaign>", "<plan>:r<seq>"),
+    # so no compound unique index (the embedded store checks those by scanning the plan's
+    # records); a history page reads its figure sets by timestep key, deleting a client sweeps.
+    "plan_results": [([("timestep_key", ASCENDING)], {}), ([("client_id", ASCENDING)], {})],
+    "plan_restatements": [([("client_id", ASCENDING)], {})],
     "audit": [
         (_NEWEST, {}),
         ([("day", ASCENDING)], {}),

@@ -1,10 +1,13 @@
 """Every query on plans and their timestep records; reads are scoped to the caller's clients.
 
 Exactly-once is the database's job here, not Python's:
-- a timestep's results live in ``plan_timesteps`` under ``_id = "<plan_id>:<timestep>"`` (and a
-  unique index on (plan_id, timestep)), so only one insert per timestep can ever succeed;
+- a timestep's close record lives in ``plan_timesteps`` under ``_id = "<plan_id>:<timestep>"``
+  (and a unique index on (plan_id, timestep)), so only one insert per timestep can ever succeed;
 - the plan document carries ``version`` (= the next timestep to report) and moves forward only
-  by a conditional update on ``{"_id": id, "version": k}``, so only one writer advances it.
+  by a conditional update on ``{"_id": id, "version": k}``, so only one writer advances it;
+- parts of the open timestep are added only while ``version`` is still that timestep;
+- ``restatements`` counts the plan's applied restatements and moves only by a conditional
+  update on its current value, so each restatement is counted (and its spend added) once.
 
 A plan and a timestep record are checked after they are stored, against the deletions that
 race with them: their client (see repositories/clients.py) and, for a new plan, its campaigns
@@ -13,7 +16,7 @@ race with them: their client (see repositories/clients.py) and, for a new plan, 
 
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -77,9 +80,11 @@ class PlanRepository:
             return self._plans.find_one(query)
         return self._plans.find_one(query, WITHOUT_STATE)
 
-    def get_unscoped(self, plan_id: str) -> dict[str, Any] | None:
+    def get_unscoped(self, plan_id: str, *, with_state: bool = True) -> dict[str, Any] | None:
         """For internal re-reads after the caller's access was already checked."""
-        return self._plans.find_one({"_id": plan_id})
+        if with_state:
+            return self._plans.find_one({"_id": plan_id})
+        return self._plans.find_one({"_id": plan_id}, WITHOUT_STATE)
 
     def list_for_client(self, principal: Principal, client_id: str, page: Page) -> list[dict]:
         return list(
@@ -92,10 +97,42 @@ class PlanRepository:
             )
         )
 
-    def advance(self, plan_id: str, expected_version: int, changes: dict[str, Any]) -> bool:
-        """Move the plan from ``expected_version`` to the next; False if someone else already did."""
+    def advance(
+        self, plan_id: str, expected_version: int, changes: dict[str, Any], spend: float
+    ) -> bool:
+        """Move the plan from ``expected_version`` to the next; False if someone else already did.
+
+        The timestep's spend is added (not set), so a restatement counted meanwhile keeps its own.
+        """
         result = self._plans.update_one(
-            {"_id": plan_id, "version": expected_version}, {"$set": changes}
+            {"_id": plan_id, "version": expected_version},
+            {"$set": {**changes, "parts": {}}, "$inc": {"budget_spent": spend}},
+        )
+        return result.matched_count == 1
+
+    def add_part(
+        self, plan_id: str, version: int, figures: dict[str, dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Add (or replace) campaigns' figures of the open timestep ``version``; the parts after.
+
+        None when the timestep is no longer open (another request closed it meanwhile).
+        """
+        return self._plans.find_one_and_update(
+            {"_id": plan_id, "version": version},
+            {"$set": {f"parts.{campaign_id}": doc for campaign_id, doc in figures.items()}},
+            projection={"parts": 1, "version": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def count_restatement(self, plan_id: str, seq: int, spend_delta: float, at: Any) -> bool:
+        """Count restatement ``seq`` once: its spend delta joins budget_spent."""
+        counted: Any = seq if seq else {"$in": [0, None]}
+        result = self._plans.update_one(
+            {"_id": plan_id, "restatements": counted},
+            {
+                "$set": {"restatements": seq + 1, "updated_at": at},
+                "$inc": {"budget_spent": spend_delta},
+            },
         )
         return result.matched_count == 1
 
@@ -123,20 +160,29 @@ class PlanRepository:
         records = list(self._timesteps.find({"_id": {"$in": wanted}}))
         return {record["plan_id"]: record for record in records}
 
-    def list_timesteps(self, plan_id: str, *, skip: int = 0, limit: int = 0) -> list[dict]:
-        return list(
-            self._timesteps.find(
-                {"plan_id": plan_id},
-                sort=[("timestep", ASCENDING)],
-                skip=skip,
-                limit=limit,
-            )
-        )
-
     def get_timesteps(self, plan_id: str, timesteps: list[int]) -> dict[int, dict[str, Any]]:
-        ids = [timestep_record_id(plan_id, timestep) for timestep in timesteps]
-        if not ids:
+        """The close records of the given timesteps, by id: a page reads its page, whatever the
+        plan's length (a query on plan_id makes the embedded store consider all its records)."""
+        if not timesteps:
             return {}
-        return {
-            record["timestep"]: record for record in self._timesteps.find({"_id": {"$in": ids}})
-        }
+        ids = [timestep_record_id(plan_id, timestep) for timestep in timesteps]
+        wanted: Any = ids[0] if len(ids) == 1 else {"$in": ids}
+        return {record["timestep"]: record for record in self._timesteps.find({"_id": wanted})}
+
+    def set_timestep_revision(
+        self,
+        plan_id: str,
+        timestep: int,
+        revision: int,
+        restated_at: Any,
+        latest: dict[str, dict[str, Any]],
+    ) -> bool:
+        """Move a closed timestep to ``revision`` once (from ``revision - 1``), with the latest
+        figures of the campaigns that restatement changed (what a history page shows)."""
+        previous: Any = revision - 1 if revision > 1 else {"$in": [0, None]}
+        changes = {f"latest.{campaign_id}": figures for campaign_id, figures in latest.items()}
+        result = self._timesteps.update_one(
+            {"_id": timestep_record_id(plan_id, timestep), "revision": previous},
+            {"$set": {"revision": revision, "restated_at": restated_at, **changes}},
+        )
+        return result.matched_count == 1

@@ -2,22 +2,27 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from oktapi.deps import CurrentPrincipal, DbDep, PageDep
+from oktapi.errors import Invalid
 from oktapi.models.plans import (
     MAX_TIMESTEPS,
     AllocationPublic,
     CsvImportPublic,
+    HistoryEntry,
     PlanCreate,
     PlanHistory,
     PlanPublic,
     ResultsPost,
+    ResultsRestatement,
+    ResultsWaiting,
 )
-from oktapi.services import csv_import
+from oktapi.services import csv_import, restatements, timesteps
 from oktapi.services import plans as service
 from oktapi.services.idempotency import create_plan_once
+from oktapi.services.plan_answers import plan_public
 
 router = APIRouter(tags=["plans"])
 
@@ -79,7 +84,7 @@ def create_plan(
     )
     if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return service.plan_public(created.plan)
+    return plan_public(created.plan)
 
 
 @router.get("/clients/{client_id}/plans", response_model_exclude_unset=True)
@@ -87,12 +92,12 @@ def list_plans(
     client_id: str, principal: CurrentPrincipal, db: DbDep, page: PageDep
 ) -> list[PlanPublic]:
     plans = service.list_plans(db=db, principal=principal, client_id=client_id, page=page)
-    return [service.plan_public(plan) for plan in plans]
+    return [plan_public(plan) for plan in plans]
 
 
 @router.get("/plans/{plan_id}", response_model_exclude_unset=True)
 def get_plan(plan_id: str, principal: CurrentPrincipal, db: DbDep) -> PlanPublic:
-    return service.plan_public(service.get_plan(db=db, principal=principal, plan_id=plan_id))
+    return plan_public(service.get_plan(db=db, principal=principal, plan_id=plan_id))
 
 
 @router.get("/plans/{plan_id}/allocation", response_model_exclude_unset=True)
@@ -102,17 +107,45 @@ def get_allocation(plan_id: str, principal: CurrentPrincipal, db: DbDep) -> Allo
     return AllocationPublic.model_validate(allocation)
 
 
-@router.post("/plans/{plan_id}/results", response_model_exclude_unset=True)
+@router.post(
+    "/plans/{plan_id}/results",
+    response_model_exclude_unset=True,
+    responses={202: {"model": ResultsWaiting, "description": "A part: the timestep stays open."}},
+)
 def post_results(
-    plan_id: str, body: ResultsPost, principal: CurrentPrincipal, db: DbDep
-) -> AllocationPublic | PlanPublic:
+    plan_id: str, body: ResultsPost, principal: CurrentPrincipal, db: DbDep, response: Response
+) -> AllocationPublic | PlanPublic | ResultsWaiting:
     """Report timestep k; answers the allocation for k+1, or the finished plan after the last.
 
-    Posting the same numbers again answers the same; different numbers for a closed timestep,
-    or any timestep but the open one, are refused with 409.
+    A post naming only some of the plan's campaigns answers 202 with the campaigns still
+    missing; the part that completes the timestep closes it. Posting the same numbers again
+    answers the same; different numbers for a closed timestep (restate them with PUT), or any
+    timestep but the open one, are refused with 409.
     """
-    return service.post_results(
+    answer = timesteps.post_results(
         db=db, principal=principal, plan_id=plan_id, timestep=body.timestep, results=body.results
+    )
+    if isinstance(answer, ResultsWaiting):
+        response.status_code = status.HTTP_202_ACCEPTED
+    return answer
+
+
+@router.put("/plans/{plan_id}/results/{timestep}", response_model_exclude_unset=True)
+def restate_results(
+    plan_id: str,
+    timestep: Annotated[int, Path(ge=0, le=2**31)],
+    body: ResultsRestatement,
+    principal: CurrentPrincipal,
+    db: DbDep,
+) -> HistoryEntry:
+    """Restate a closed timestep with the figures the platform shows now (some or all campaigns).
+
+    Answers the timestep's history entry; its `revision` counts the restatements that changed
+    something. The same figures again change nothing. The plan learns from them at its next
+    allocation; a finished plan's history and spend are corrected.
+    """
+    return restatements.restate_results(
+        db=db, principal=principal, plan_id=plan_id, timestep=timestep, results=body.results
     )
 
 
@@ -125,7 +158,7 @@ async def import_results_csv(
     plan_id: str, request: Request, principal: CurrentPrincipal, db: DbDep
 ) -> CsvImportPublic:
     """Apply a platform report (text/csv body or multipart `file`): all rows or none."""
-    content = await csv_import.read_upload(request)
+    content = await read_upload(request)
     return await run_in_threadpool(
         csv_import.import_results, db=db, principal=principal, plan_id=plan_id, content=content
     )
@@ -143,3 +176,15 @@ def get_history(
     return service.get_history(
         db=db, principal=principal, plan_id=plan_id, offset=offset, limit=limit
     )
+
+
+async def read_upload(request: Request) -> bytes:
+    """The CSV bytes from a raw body or from the first file of a multipart form."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        for value in form.values():
+            if hasattr(value, "read"):
+                return await value.read()
+        raise Invalid("the form has no file: upload the CSV as the field 'file'", ("body", "file"))
+    return await request.body()

@@ -2,379 +2,76 @@
 
 The file is parsed and checked in full, then replayed on a copy of the engine state (so the
 overspend check of a later timestep uses the allocation that timestep will really get), and only
-then applied timestep by timestep through the same exactly-once path as ``POST .../results``.
+then applied: rows of closed timesteps through the same restatement path as ``PUT
+.../results/{timestep}``, rows of the open timestep (and the ones after it) through the same
+exactly-once path as ``POST .../results``, in part if the file names only some campaigns.
 """
 
-import csv
-import io
-import math
-import re
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from fastapi import Request
 from pymongo.database import Database
 
 from oktapi.deps import Principal
 from oktapi.engine import AI, Results
-from oktapi.errors import Conflict, Invalid
-from oktapi.models.plans import MAX_COUNT, CsvImportPublic
+from oktapi.errors import Invalid
+from oktapi.models.plans import CsvImportPublic, ResultsWaiting
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.plans import PlanRepository
-from oktapi.services import plans as plan_service
-
-MAX_LISTED_PROBLEMS = 50
-MAX_PREAMBLE_LINES = 10  # title and date-range lines an export may put above its header
-DELIMITERS = (",", ";", "\t")
-MAX_MONEY = 1e12
-
-# Header names after lower-casing and collapsing spaces/underscores/dashes, per field we read.
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "timestep": ("timestep", "time step"),
-    "date": ("date", "day", "reporting starts"),
-    "campaign": ("campaign", "campaign id", "campaign name"),
-    "spend": ("spend", "cost", "amount spent"),
-    "conversions": ("conversions", "results", "purchases"),
-    "revenue": (
-        "revenue",
-        "conversion value",
-        "conv. value",
-        "conversions value",
-        "total conversion value",
-        "purchases conversion value",
-    ),
-}
-_NUMBER = re.compile(r"^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_GROUPED_NUMBER = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")  # 1,234.50 as Google Ads writes it
-
-
-class CsvRejected(Invalid):
-    """The whole file is refused; the detail names every bad row (up to a limit)."""
-
-    def __init__(self, problems: list[tuple[str, tuple[str | int, ...]]]) -> None:
-        super().__init__(problems[0][0], problems[0][1])
-        shown = problems[:MAX_LISTED_PROBLEMS]
-        self.detail = [{"type": "value_error", "loc": list(loc), "msg": msg} for msg, loc in shown]
-        if len(problems) > len(shown):
-            self.detail.append(
-                {
-                    "type": "value_error",
-                    "loc": ["body"],
-                    "msg": f"... and {len(problems) - len(shown)} more problems",
-                }
-            )
-
-
-@dataclass
-class ParsedReport:
-    """Per timestep and campaign the summed numbers, and which file rows they came from."""
-
-    rows: int
-    totals: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
-    source_rows: dict[tuple[int, str], list[int]] = field(default_factory=dict)
-
-
-async def read_upload(request: Request) -> bytes:
-    """The CSV bytes from a raw body or from the first file of a multipart form."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        for value in form.values():
-            if hasattr(value, "read"):
-                return await value.read()
-        raise Invalid("the form has no file: upload the CSV as the field 'file'", ("body", "file"))
-    return await request.body()
-
-
-def decode(content: bytes) -> str:
-    """UTF-8 (with or without BOM) or UTF-16 with BOM, as spreadsheet exports come."""
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return content.decode("utf-16")
-        except UnicodeDecodeError as error:
-            raise Invalid(
-                f"the file starts with a UTF-16 byte-order mark but is not UTF-16 text "
-                f"({error.reason} at byte {error.start}): export it again as UTF-16 or UTF-8",
-                ("body",),
-            ) from None
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Invalid(
-            "the file is not UTF-8 (or UTF-16 with a byte-order mark) text", ("body",)
-        ) from None
-
-
-def _normal_header(name: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", name.strip().lower())
-
-
-def _find_columns(header: list[str]) -> dict[str, int]:
-    normal = [_normal_header(name) for name in header]
-    columns: dict[str, int] = {}
-    for wanted, aliases in COLUMN_ALIASES.items():
-        for alias in aliases:
-            matches = [
-                i for i, name in enumerate(normal) if name == alias or name.startswith(alias + " (")
-            ]
-            if matches:
-                columns[wanted] = matches[0]
-                break
-    return columns
-
-
-def _has_required_columns(columns: dict[str, int]) -> bool:
-    return {"campaign", "spend", "conversions"} <= set(columns) and bool(
-        {"timestep", "date"} & set(columns)
-    )
-
-
-def _locate_header(lines: list[str]) -> tuple[int, str]:
-    """The header line and delimiter; exports often start with a title and a date-range line."""
-    for index, line in enumerate(lines[:MAX_PREAMBLE_LINES]):
-        for delimiter in DELIMITERS:
-            try:
-                cells = next(csv.reader([line], delimiter=delimiter), [])
-            except csv.Error:
-                continue  # not a header; the main reader names the problem
-            if _has_required_columns(_find_columns(cells)):
-                return index, delimiter
-    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
-    sample = "".join(lines[first : first + 20])
-    try:
-        return first, csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
-    except csv.Error:
-        return first, ","
-
-
-def _is_total_row(row: list[str], columns: dict[str, int]) -> bool:
-    """Summary rows ("Total: Campaigns", no day) that Google Ads appends to its exports."""
-    index = columns.get("timestep", columns.get("date"))
-    key = row[index].strip() if index is not None and index < len(row) else ""
-    if key not in ("", "--") and not key.casefold().startswith("total"):
-        return False
-    return any(cell.strip().casefold().startswith("total") for cell in row)
-
-
-def _number(text: str) -> float | None:
-    text = text.strip()
-    if _GROUPED_NUMBER.match(text):
-        text = text.replace(",", "")
-    if not _NUMBER.match(text):
-        return None
-    value = float(text)
-    return value if math.isfinite(value) else None
-
-
-def parse_report(
-    text: str,
-    *,
-    campaign_ids: list[str],
-    campaign_names: dict[str, str],
-    timesteps: int,
-    start: date | None,
-    timestep_days: int,
-) -> ParsedReport:
-    """Rows → per-timestep, per-campaign totals (rows of the same day and campaign add up)."""
-    lines = text.splitlines(keepends=True)
-    header_index, delimiter = _locate_header(lines)
-    reader = csv.reader(io.StringIO("".join(lines[header_index:])), delimiter=delimiter)
-    rows = _readable_rows(reader, header_index)
-    header = next(rows, None)
-    if not header:
-        raise Invalid(
-            "the file is empty: expected a header row and one row per campaign and timestep"
-        )
-    columns = _find_columns(header)
-    missing = [name for name in ("campaign", "spend", "conversions") if name not in columns]
-    if "timestep" not in columns and "date" not in columns:
-        missing.insert(0, "timestep (or date)")
-    if missing:
-        raise Invalid(
-            f"missing column(s): {', '.join(missing)}; found: {', '.join(h.strip() for h in header)}",
-            ("body", "header"),
-        )
-    if "timestep" not in columns and start is None:
-        raise Invalid(
-            "the file has dates but the plan has no start date; add a timestep column",
-            ("body", "header"),
-        )
-    by_name: dict[str, list[str]] = defaultdict(list)
-    for campaign_id, name in campaign_names.items():
-        by_name[name.strip().casefold()].append(campaign_id)
-    known_ids = set(campaign_ids)
-
-    report = ParsedReport(rows=0)
-    problems: list[tuple[str, tuple[str | int, ...]]] = []
-    for row in rows:
-        line_number = header_index + reader.line_num
-        if not any(cell.strip() for cell in row) or _is_total_row(row, columns):
-            continue
-        report.rows += 1
-
-        def cell(name: str, row: list[str] = row) -> str:
-            index = columns.get(name)
-            return row[index].strip() if index is not None and index < len(row) else ""
-
-        def problem(message: str, column: str, line: int = line_number) -> None:
-            problems.append((f"row {line}: {message}", ("body", "rows", line, column)))
-
-        timestep = _row_timestep(cell, columns, start, timestep_days, timesteps, problem)
-        campaign_id = _row_campaign(cell("campaign"), known_ids, by_name, problem)
-        numbers: dict[str, float] = {}
-        for name, required in (("spend", True), ("conversions", True), ("revenue", False)):
-            raw = cell(name)
-            if raw == "" and not required:
-                numbers[name] = 0.0
-                continue
-            value = _number(raw)
-            if value is None:
-                problem(f"{name} {raw!r} is not a number >= 0", name)
-            elif name == "conversions" and (not value.is_integer() or value > MAX_COUNT):
-                problem(f"conversions {raw!r} must be a whole number >= 0", name)
-            elif value > MAX_MONEY:
-                problem(f"{name} {raw!r} is too large", name)
-            else:
-                numbers[name] = value
-        if timestep is None or campaign_id is None or len(numbers) < 3:
-            continue
-        totals = report.totals.setdefault(timestep, {}).setdefault(
-            campaign_id, {"spend": 0.0, "conversions": 0.0, "revenue": 0.0}
-        )
-        for name, value in numbers.items():
-            totals[name] += value
-        report.source_rows.setdefault((timestep, campaign_id), []).append(line_number)
-    if report.rows == 0 and not problems:
-        raise Invalid("the file has a header but no rows", ("body",))
-    for timestep, by_campaign in sorted(report.totals.items()):
-        absent = [cid for cid in campaign_ids if cid not in by_campaign]
-        if absent:
-            names = ", ".join(campaign_names.get(cid, cid) for cid in absent)
-            rows = sorted(
-                r for (t, _), lines in report.source_rows.items() if t == timestep for r in lines
-            )
-            problems.append(
-                (
-                    f"timestep {timestep} (rows {_ranges(rows)}) has no row for campaign(s) {names}; "
-                    "every campaign of the plan must be reported for each timestep",
-                    ("body", "timestep", timestep),
-                )
-            )
-    if problems:
-        raise CsvRejected(problems)
-    return report
-
-
-def _readable_rows(reader: Iterator[list[str]], header_index: int) -> Iterator[list[str]]:
-    """The reader's rows; what the csv module cannot read (a cell over its size limit) is a 422."""
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            line = header_index + reader.line_num  # type: ignore[attr-defined]
-            reason = str(error)
-            if "field limit" in reason:
-                reason = f"a cell is longer than {csv.field_size_limit():,} characters"
-            raise Invalid(
-                f"row {line}: cannot be read as CSV: {reason}", ("body", "rows", line)
-            ) from None
-        yield row
-
-
-def _row_timestep(
-    cell: Callable[[str], str],
-    columns: dict[str, int],
-    start: date | None,
-    timestep_days: int,
-    timesteps: int,
-    problem: Callable[[str, str], None],
-) -> int | None:
-    """The row's timestep, from the timestep column or the date mapped through the plan's start."""
-    if "timestep" in columns:
-        raw = cell("timestep")
-        value = _number(raw)
-        if value is None or not value.is_integer():
-            problem(f"timestep {raw!r} is not a whole number", "timestep")
-            return None
-        timestep = int(value)
-    else:
-        raw = cell("date")
-        try:
-            day = date.fromisoformat(raw.replace("/", "-"))
-        except ValueError:
-            problem(f"date {raw!r} is not a date like 2027-01-31", "date")
-            return None
-        if start is None:  # parse_report refuses dates without a start first
-            return None
-        offset = (day - start).days
-        if offset < 0:
-            problem(f"date {raw} is before the plan's start {start.isoformat()}", "date")
-            return None
-        timestep = offset // timestep_days
-    if not 0 <= timestep < timesteps:
-        problem(f"timestep {timestep} is outside the plan (0 to {timesteps - 1})", "timestep")
-        return None
-    return timestep
-
-
-def _row_campaign(
-    raw: str,
-    known_ids: set[str],
-    by_name: dict[str, list[str]],
-    problem: Callable[[str, str], None],
-) -> str | None:
-    if raw in known_ids:
-        return raw
-    matches = by_name.get(raw.casefold(), [])
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        problem(f"campaign name {raw!r} matches several campaigns; use the campaign id", "campaign")
-    else:
-        problem(f"campaign {raw!r} is not a campaign of this plan (by name or id)", "campaign")
-    return None
-
-
-def _ranges(numbers: list[int]) -> str:
-    """2, 3, 4, 7 → '2-4, 7' so long files name rows compactly."""
-    parts: list[str] = []
-    for number in numbers:
-        if parts and parts[-1][1] == number - 1:
-            parts[-1] = (parts[-1][0], number)
-        else:
-            parts.append((number, number))  # type: ignore[arg-type]
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in parts)  # type: ignore[misc]
+from oktapi.repositories.results import ResultRepository
+from oktapi.services.csv_report import CsvRejected, ParsedReport, decode, parse_report, ranges
+from oktapi.services.figures import (
+    current_figures,
+    engine_restatement,
+    restatement_changes,
+)
+from oktapi.services.restatements import restate_timestep
+from oktapi.services.state_codec import load_state
+from oktapi.services.timesteps import (
+    budgets_of,
+    load_plan,
+    missing_campaigns,
+    overspend_problems,
+    report_timestep,
+)
 
 
 def _result_entries(report: ParsedReport, timestep: int, campaign_ids: list[str]) -> list[dict]:
+    """The file's figures of one timestep, in the plan's campaign order (campaigns it names)."""
     by_campaign = report.totals[timestep]
     return [
         {
             "campaign_id": cid,
             "spend": float(by_campaign[cid]["spend"]),
-            "conversions": int(by_campaign[cid]["conversions"]),
+            "conversions": float(by_campaign[cid]["conversions"]),
             "revenue": float(by_campaign[cid]["revenue"]),
             "clicks": None,
             "impressions": None,
         }
         for cid in campaign_ids
+        if cid in by_campaign
     ]
+
+
+def _rows_of(report: ParsedReport, timestep: int, campaign_id: str) -> list[int]:
+    return report.source_rows[(timestep, campaign_id)]
 
 
 def import_results(
     *, db: Database, principal: Principal, plan_id: str, content: bytes
 ) -> CsvImportPublic:
-    """Check the whole file against the plan, then apply its open timesteps in order."""
-    plan = plan_service.get_plan(db=db, principal=principal, plan_id=plan_id)
+    """Check the whole file against the plan, then restate its closed timesteps and report the rest.
+
+    Nothing is written until every row has passed: the closed timesteps' spend against the
+    budgets they were given, the open ones' against the budgets they will get (replayed on a
+    copy of the engine state, restatements included, exactly as the service will apply them).
+    """
+    plan = load_plan(db, principal, plan_id)
     campaigns = CampaignRepository(db).list_by_ids(
         principal, plan["client_id"], plan["campaign_ids"]
     )
     names = {c["_id"]: c["name"] for c in campaigns}
+    version = plan["version"]
     report = parse_report(
         decode(content),
         campaign_ids=plan["campaign_ids"],
@@ -382,79 +79,127 @@ def import_results(
         timesteps=plan["timesteps"],
         start=date.fromisoformat(plan["start"]) if plan.get("start") else None,
         timestep_days=plan["timestep_days"],
+        open_timestep=version,
     )
-    version = plan["version"]
     reported = sorted(report.totals)
     closed = [t for t in reported if t < version]
-    to_apply = [t for t in reported if t >= version]
-    _check_closed(db, plan, report, closed)
-    if to_apply and to_apply != list(range(version, version + len(to_apply))):
-        gaps = sorted(set(range(version, to_apply[-1] + 1)) - set(to_apply))
+    to_report = [t for t in reported if t >= version]
+    if to_report and to_report != list(range(version, version + len(to_report))):
+        gaps = sorted(set(range(version, to_report[-1] + 1)) - set(to_report))
         raise Invalid(
-            f"the file skips timestep(s) {_ranges(gaps)}: timesteps must follow on from the "
+            f"the file skips timestep(s) {ranges(gaps)}: timesteps must follow on from the "
             f"open timestep {version} without gaps",
             ("body", "timestep"),
         )
-    _check_overspend(plan, report, to_apply)
+    restatements = _planned_restatements(db, plan, report, closed)
+    _check_reported_spend(db, plan, report, to_report, restatements)
 
-    for timestep in to_apply:
-        current = plan_service.get_plan(db=db, principal=principal, plan_id=plan_id)
-        plan_service.report_timestep(
+    for timestep, entries, _ in restatements:
+        current = load_plan(db, principal, plan_id, with_state=False)
+        restate_timestep(
             db=db,
             principal=principal,
             plan=current,
             timestep=timestep,
-            results=_result_entries(report, timestep, plan["campaign_ids"]),
+            entries=entries,
+            source="csv",
         )
-    final = plan_service.get_plan(db=db, principal=principal, plan_id=plan_id)
+    closed_now, waiting = [], []
+    for timestep in to_report:
+        current = load_plan(db, principal, plan_id)
+        answer = report_timestep(
+            db=db,
+            principal=principal,
+            plan=current,
+            timestep=timestep,
+            part=_result_entries(report, timestep, plan["campaign_ids"]),
+            source="csv",
+        )
+        (waiting if isinstance(answer, ResultsWaiting) else closed_now).append(timestep)
+    final = load_plan(db, principal, plan_id, with_state=False)
+    restated = [timestep for timestep, _, changed in restatements if changed]
     return CsvImportPublic(
         rows=report.rows,
-        applied=to_apply,
-        already_recorded=closed,
+        closed=closed_now,
+        restated=restated,
+        waiting=waiting,
+        unchanged=[t for t in closed if t not in restated],
         status=final["status"],
         timestep=final["version"],
         allocation=final["allocation"],
+        missing=missing_campaigns(final),
     )
 
 
-def _check_closed(db: Database, plan: dict, report: ParsedReport, closed: list[int]) -> None:
-    """Timesteps already reported must carry the same numbers (a re-uploaded file is harmless)."""
+def _planned_restatements(
+    db: Database, plan: dict, report: ParsedReport, closed: list[int]
+) -> list[tuple[int, list[dict], bool]]:
+    """(timestep, entries, whether it changes figures) for the closed timesteps the file restates
+    or confirms at a later age; 422 on restated overspend."""
     if not closed:
-        return
+        return []
     records = PlanRepository(db).get_timesteps(plan["_id"], closed)
-    conflicts = []
-    for timestep in closed:
-        record = records.get(timestep)
-        posted = _result_entries(report, timestep, plan["campaign_ids"])
-        difference = (
-            plan_service.results_difference(record["results"], posted) if record else "missing"
-        )
-        if difference:
-            conflicts.append(f"timestep {timestep}: {difference}")
-    if conflicts:
-        raise Conflict(
-            "the file changes timesteps that are already closed, nothing was applied: "
-            + "; ".join(conflicts[:MAX_LISTED_PROBLEMS])
-        )
-
-
-def _check_overspend(plan: dict, report: ParsedReport, to_apply: list[int]) -> None:
-    """Replay the open timesteps on a copy of the state so each is checked against its budgets."""
-    if not to_apply:
-        return
-    state = plan_service.load_state(plan["state"])
-    ai = AI(state)
+    planned = []
     problems: list[tuple[str, tuple[str | int, ...]]] = []
-    for timestep in to_apply:
+    for timestep in closed:
+        record = records[timestep]
         entries = _result_entries(report, timestep, plan["campaign_ids"])
-        budgets = ai.allocate().budgets.tolist()
-        for index, message in plan_service.overspend_problems(budgets, entries, timestep):
-            rows = report.source_rows[(timestep, plan["campaign_ids"][index])]
+        for index, message in overspend_problems(
+            budgets_of(record["allocation"]), entries, timestep
+        ):
+            rows = _rows_of(report, timestep, entries[index]["campaign_id"])
             problems.append(
-                (f"row(s) {_ranges(rows)}: {message}", ("body", "rows", rows[0], "spend"))
+                (f"row(s) {ranges(rows)}: {message}", ("body", "rows", rows[0], "spend"))
             )
-        if problems:
-            break  # later budgets depend on these numbers; fix these first
+        figures = current_figures(db, plan, record)
+        changes, confirmed, _ = restatement_changes(figures, entries, timestep, plan["version"])
+        if changes or confirmed:
+            planned.append((timestep, entries, bool(changes)))
+    if problems:
+        raise CsvRejected(problems)
+    return planned
+
+
+def _check_reported_spend(
+    db: Database,
+    plan: dict,
+    report: ParsedReport,
+    to_report: list[int],
+    restatements: list[tuple[int, list[dict], bool]],
+) -> None:
+    """Replay the file on a copy of the state so each timestep is checked against its budgets."""
+    if not to_report:
+        return
+    state = load_state(plan["state"])
+    ai = AI(state)
+    store = ResultRepository(db)
+    for restatement in store.restatements(
+        plan["_id"], plan.get("restatements_learned", 0), plan.get("restatements", 0)
+    ):
+        ai.restate(engine_restatement(plan["campaign_ids"], restatement))
+    if restatements:
+        records = PlanRepository(db).get_timesteps(plan["_id"], [t for t, _, _ in restatements])
+        for timestep, entries, _ in restatements:
+            figures = current_figures(db, plan, records[timestep])
+            changes, confirmed, _ = restatement_changes(figures, entries, timestep, plan["version"])
+            ai.restate(
+                engine_restatement(
+                    plan["campaign_ids"],
+                    {"timestep": timestep, "changes": changes, "confirmed": confirmed},
+                )
+            )
+    problems: list[tuple[str, tuple[str | int, ...]]] = []
+    for timestep in to_report:
+        entries = _result_entries(report, timestep, plan["campaign_ids"])
+        allocation = ai.allocate()
+        budgets = dict(zip(plan["campaign_ids"], allocation.budgets.tolist(), strict=True))
+        for index, message in overspend_problems(budgets, entries, timestep):
+            rows = _rows_of(report, timestep, entries[index]["campaign_id"])
+            problems.append(
+                (f"row(s) {ranges(rows)}: {message}", ("body", "rows", rows[0], "spend"))
+            )
+        if problems or len(entries) < len(plan["campaign_ids"]):
+            break  # later budgets depend on these numbers; fix these first (or the file ends)
         ai.update(
             Results(
                 spend=np.array([e["spend"] for e in entries]),

@@ -7,7 +7,7 @@ sent last, to show the route was not refusing everything.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +76,7 @@ class WriteRoute:
     valid: dict[str, Any]
     fields: dict[str, Spec]
     extra: list[Any] = field(default_factory=list)
+    setup: Callable[[TestClient, "World"], None] | None = None
 
 
 def _payloads(route: WriteRoute) -> Iterator[tuple[str, bytes]]:
@@ -146,6 +147,15 @@ def world(client: TestClient, db, settings: Settings, admin_headers) -> World:
         campaign_ids=campaign_ids,
         plan_id=plan.json()["id"] if plan.status_code == 201 else None,
     )
+
+
+def _close_timestep_zero(client: TestClient, w: World) -> None:
+    """Restatements need a closed timestep: report timestep 0 first."""
+    results = [{"campaign_id": cid, "spend": 10.0, "conversions": 1} for cid in w.campaign_ids]
+    response = client.post(
+        f"/plans/{w.plan_id}/results", json={"timestep": 0, "results": results}, headers=w.admin
+    )
+    assert response.status_code == 200, response.text
 
 
 def _route(name: str, w: World) -> WriteRoute:
@@ -243,12 +253,28 @@ def _route(name: str, w: World) -> WriteRoute:
             },
             extra=[
                 {"timestep": 0, "results": [{**result, "spend": -1}]},
-                {"timestep": 0, "results": [{**result, "conversions": 1.5}]},
+                {"timestep": 0, "results": [{**result, "conversions": 1e16}]},
                 {"timestep": 0, "results": [{**result, "role": "admin"}]},
                 {"timestep": 0, "results": [{**result, "campaign_id": "0" * 32}]},
-                {"timestep": 0, "results": [result]},
+                {"timestep": 0, "results": [result, result]},
+                {"timestep": 0, "results": [{**result, "spend": 5000}]},
                 {"timestep": 3, "results": [result]},
             ],
+        ),
+        "restate results": WriteRoute(
+            "PUT",
+            f"/plans/{w.plan_id}/results/0",
+            {"results": [{**result, "conversions": 2.5}]},
+            {"results": Spec("results", "results", required=True)},
+            extra=[
+                {"results": [{**result, "spend": -1}]},
+                {"results": [{**result, "conversions": 1e16}]},
+                {"results": [{**result, "campaign_id": "0" * 32}]},
+                {"results": [result, result]},
+                {"results": [{**result, "spend": 5000}]},
+                {"timestep": 0, "results": [result]},
+            ],
+            setup=_close_timestep_zero,
         ),
     }
     return routes[name]
@@ -263,6 +289,7 @@ ROUTE_NAMES = [
     "update campaign",
     "create plan",
     "post results",
+    "restate results",
 ]
 
 
@@ -273,6 +300,8 @@ def test_garbage_is_refused_with_4xx_and_writes_nothing(
     route = _route(route_name, world)
     if route.path.startswith("/plans/None") or ("plan" in route_name and world.plan_id is None):
         pytest.skip("plans routes not served")
+    if route.setup is not None:
+        route.setup(client, world)
     before = snapshot(db)
     for label, raw in _payloads(route):
         response = client.request(

@@ -1,11 +1,15 @@
-"""SIGKILL the server while plans are being posted: nothing acknowledged is lost, nothing half-applied.
+"""SIGKILL the server while plans are being posted and restated: nothing acknowledged is lost,
+nothing half-applied.
 
 A real uvicorn process (started like `make run`) on an embedded store in a temporary data
 directory; one thread per plan posts results as fast as the server answers. Once enough
 timesteps are acknowledged the process is killed without warning, restarted on the same data
 directory, and every plan is checked: each acknowledged timestep is stored with exactly its
 numbers, a post that was in flight is either fully there or not at all, and the plan's timestep
-counter and spend agree with its history. Then every plan is driven to the end.
+counter and spend agree with its history. After each post the thread restates the timestep it
+just closed (PUT, less spend and more conversions), so the kill may also land inside a
+restatement: it is then either wholly applied (its spend in budget_spent) or not at all. Then
+every plan is driven to the end.
 """
 
 import secrets
@@ -37,6 +41,7 @@ class PlanDriver:
     acknowledged: dict[int, dict[str, Any]] = field(default_factory=dict)
     answers: dict[int, dict[str, Any]] = field(default_factory=dict)
     in_flight: dict[str, Any] | None = None
+    restating: dict[str, Any] | None = None  # a restatement sent but not yet answered
 
     def results_for(self, allocation: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -50,6 +55,30 @@ class PlanDriver:
                 for item in allocation["allocations"]
             ],
         }
+
+    def restate(self, http: httpx.Client, headers: dict[str, str], timestep: int) -> None:
+        """The next morning's figures for a closed timestep: a little less spend, more conversions."""
+        grown = {
+            "timestep": timestep,
+            "results": [
+                {
+                    **row,
+                    "spend": round(row["spend"] * 0.99, 2),
+                    "conversions": row["conversions"] + 1.5,
+                }
+                for row in self.acknowledged[timestep]["results"]
+            ],
+        }
+        self.restating = grown
+        answer = http.put(
+            f"/plans/{self.plan_id}/results/{timestep}",
+            json={"results": grown["results"]},
+            headers=headers,
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["revision"] == 1
+        self.acknowledged[timestep] = grown
+        self.restating = None
 
     def drive(self, http: httpx.Client, headers: dict[str, str], progress: "Progress") -> None:
         """Post until the plan finishes or the server goes away."""
@@ -68,6 +97,7 @@ class PlanDriver:
                 progress.tick()
                 if results["timestep"] == TIMESTEPS - 1:
                     return
+                self.restate(http, headers, results["timestep"])
         except httpx.TransportError:
             return  # the server was killed: whatever was in flight stays recorded in in_flight
 
@@ -131,7 +161,7 @@ def _setup(http: httpx.Client, password: str) -> tuple[dict[str, str], list[str]
     return headers, plan_ids
 
 
-def _numbers(rows: list[dict[str, Any]]) -> list[tuple[str, float, int]]:
+def _numbers(rows: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
     return [(row["campaign_id"], row["spend"], row["conversions"]) for row in rows]
 
 
@@ -173,12 +203,21 @@ def _check_consistent(http: httpx.Client, headers: dict[str, str], driver: PlanD
     assert plan["timestep"] == len(closed) == history["timestep"]
     stored = {entry["timestep"]: entry for entry in closed}
 
+    restating = driver.restating
     for timestep, results in driver.acknowledged.items():
         assert timestep in stored, f"acknowledged timestep {timestep} lost"
-        assert _numbers(stored[timestep]["results"]) == _numbers(results["results"])
+        recorded = _numbers(stored[timestep]["results"])
+        if restating is not None and restating["timestep"] == timestep:
+            # the restatement in flight at the kill: wholly there or not at all
+            assert recorded in (_numbers(results["results"]), _numbers(restating["results"]))
+            if recorded == _numbers(restating["results"]):
+                driver.acknowledged[timestep] = restating
+        else:
+            assert recorded == _numbers(results["results"])
         following = driver.answers[timestep]
         if "allocations" in following and following["timestep"] in stored:
             assert _budgets(stored[following["timestep"]]["allocation"]) == _budgets(following)
+    driver.restating = None
     if driver.in_flight is not None and driver.in_flight["timestep"] in stored:
         entry = stored[driver.in_flight["timestep"]]
         assert _numbers(entry["results"]) == _numbers(driver.in_flight["results"])

@@ -68,13 +68,20 @@ def tenants(client: TestClient, db, settings: Settings, admin_headers) -> Tenant
     names = ["search", "social"]
     campaigns_a = [api_create_campaign(client, owner_a, client_a, name) for name in names]
     campaign_b = api_create_campaign(client, manager_b, client_b, "search")
+    plan_a = _make_plan(client, owner_a, db, client_a, campaigns_a)
+    if ("POST", "/plans/{plan_id}/results") in _routes(client):
+        # timestep 0 closed, so that restating it is a real write the intruder must not make
+        closed = client.post(
+            f"/plans/{plan_a}/results", json=_results_of(campaigns_a), headers=owner_a
+        )
+        assert closed.status_code == 200, closed.text
     return Tenants(
         client_a=client_a,
         client_b=client_b,
         campaigns_a=campaigns_a,
         campaign_names_a=names,
         campaign_b=campaign_b,
-        plan_a=_make_plan(client, owner_a, db, client_a, campaigns_a),
+        plan_a=plan_a,
         plan_b=_make_plan(client, manager_b, db, client_b, [campaign_b]),
         owner_a=owner_a,
         manager_b=manager_b,
@@ -95,6 +102,7 @@ class Row:
             self.template.replace("{client_id}", client_id)
             .replace("{campaign_id}", campaign_id)
             .replace("{plan_id}", plan_id)
+            .replace("{timestep}", "0")
         )
 
     def send(self, test_client: TestClient, path: str, headers: dict, tenants: Tenants):
@@ -111,9 +119,17 @@ class Row:
         return f"{self.method} {self.template}"
 
 
-def _results(t: Tenants) -> dict[str, Any]:
-    entries = [{"campaign_id": cid, "spend": 0, "conversions": 0} for cid in t.campaigns_a]
+def _results_of(campaign_ids: list[str]) -> dict[str, Any]:
+    entries = [{"campaign_id": cid, "spend": 0, "conversions": 0} for cid in campaign_ids]
     return {"timestep": 0, "results": entries}
+
+
+def _results(t: Tenants) -> dict[str, Any]:
+    return _results_of(t.campaigns_a)
+
+
+def _restatement(t: Tenants) -> dict[str, Any]:
+    return {"results": [{"campaign_id": t.campaigns_a[0], "spend": 0, "conversions": 2.5}]}
 
 
 def _csv(t: Tenants) -> str:
@@ -140,6 +156,7 @@ ROWS = [
     Row("GET", "/plans/{plan_id}/allocation"),
     Row("POST", "/plans/{plan_id}/results", _results),
     Row("POST", "/plans/{plan_id}/results/csv", csv=_csv),
+    Row("PUT", "/plans/{plan_id}/results/{timestep}", _restatement),
     Row("GET", "/plans/{plan_id}/history"),
     Row("POST", "/plans/{plan_id}/forecast", lambda t: {"timestep_budgets": [100, 500]}),
     Row("GET", "/plans/{plan_id}/curves"),

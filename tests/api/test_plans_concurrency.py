@@ -4,9 +4,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
-from oktapi.services.plans import load_state
+from oktapi.services.state_codec import load_state
 from tests.api.plans_support import client_with_campaigns, create_plan, results_for
 
 THREADS = 8
@@ -66,3 +67,97 @@ def test_different_numbers_racing_for_one_timestep_let_exactly_one_win(
     recorded = history["entries"][0]["results"]
     assert [r["conversions"] for r in recorded] == [e["conversions"] for e in winner["results"]]
     assert client.get(f"/plans/{plan['id']}", headers=admin_headers).json()["timestep"] == 1
+
+
+def _put_together(client: TestClient, url: str, bodies: list[dict], headers: dict) -> list:
+    start = threading.Barrier(len(bodies))
+
+    def put(body: dict):
+        start.wait()
+        return client.put(url, json=body, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(put, bodies))
+
+
+def test_the_same_restatement_from_eight_threads_makes_one_revision(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 3)
+    plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=4)
+    first = results_for(plan["allocation"])
+    client.post(f"/plans/{plan['id']}/results", json=first, headers=admin_headers)
+    spent = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()["budget_spent"]
+    body = {"results": [{"campaign_id": campaign_ids[1], "spend": 5.0, "conversions": 8.5}]}
+    responses = _put_together(
+        client, f"/plans/{plan['id']}/results/0", [body] * THREADS, admin_headers
+    )
+    assert [r.status_code for r in responses] == [200] * THREADS
+    assert len({r.text for r in responses}) == 1
+    assert responses[0].json()["revision"] == 1
+    assert db["plan_restatements"].count_documents({"plan_id": plan["id"]}) == 1
+    after = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert after["budget_spent"] == spent - first["results"][1]["spend"] + 5.0
+    audited = db["audit"].count_documents(
+        {"plan_id": plan["id"], "action": "plan.results_restated"}
+    )
+    assert audited == 1
+
+
+def test_different_restatements_racing_are_each_counted_once_in_turn(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 2)
+    plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=4)
+    client.post(
+        f"/plans/{plan['id']}/results", json=results_for(plan["allocation"]), headers=admin_headers
+    )
+    bodies = [
+        {"results": [{"campaign_id": campaign_ids[0], "spend": 1.0, "conversions": c + 10.0}]}
+        for c in range(4)
+    ]
+    responses = _put_together(client, f"/plans/{plan['id']}/results/0", bodies, admin_headers)
+    assert sorted(r.json()["revision"] for r in responses) == [1, 2, 3, 4]
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    last = max(responses, key=lambda r: r.json()["revision"]).json()
+    assert history["entries"][0] == last
+    assert db["plans"].find_one({"_id": plan["id"]})["restatements"] == 4
+
+
+def test_two_parts_completing_at_the_same_moment_close_the_timestep_once(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 3)
+    plan = create_plan(
+        client, admin_headers, client_id, campaign_ids, policy="thompson", timesteps=4
+    )
+    full = results_for(plan["allocation"])
+    url = f"/plans/{plan['id']}/results"
+    first = client.post(
+        url, json={"timestep": 0, "results": full["results"][:1]}, headers=admin_headers
+    )
+    assert first.status_code == 202
+    # the same completing part from eight threads: one close, one answer
+    rest = {"timestep": 0, "results": full["results"][1:]}
+    responses = _post_together(client, url, [rest] * THREADS, admin_headers)
+    assert [r.status_code for r in responses] == [200] * THREADS
+    assert len({r.text for r in responses}) == 1
+    assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 1
+    # two different parts that together complete timestep 1: one waits, the other closes it
+    allocation = responses[0].json()
+    following = results_for(allocation)
+    halves = [
+        {"timestep": 1, "results": following["results"][:2]},
+        {"timestep": 1, "results": following["results"][2:]},
+    ]
+    answers = _post_together(client, url, halves, admin_headers)
+    assert sorted(r.status_code for r in answers) == [200, 202]
+    after = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert after["timestep"] == 2 and after["missing"] == campaign_ids
+    assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 2
+    audited = db["audit"].count_documents(
+        {"plan_id": plan["id"], "action": "plan.results_accepted"}
+    )
+    assert audited == 2
+    spent = sum(e["spend"] for report in (full, following) for e in report["results"])
+    assert after["budget_spent"] == pytest.approx(spent)

@@ -50,8 +50,8 @@ def test_a_report_applies_its_timesteps_in_order(
     response = _upload(client, plan, admin_headers, _rows(range(3)))
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert answer["rows"] == 9 and answer["applied"] == [0, 1, 2]
-    assert answer["already_recorded"] == [] and answer["timestep"] == 3
+    assert answer["rows"] == 9 and answer["closed"] == [0, 1, 2]
+    assert answer["restated"] == answer["waiting"] == [] and answer["timestep"] == 3
     assert answer["allocation"]["timestep"] == 3
     state = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
     assert state["timestep"] == 3 and state["budget_spent"] == pytest.approx(900)
@@ -65,10 +65,10 @@ def test_the_same_file_uploaded_again_changes_nothing(
     _upload(client, plan, admin_headers, _rows(range(2)))
     again = _upload(client, plan, admin_headers, _rows(range(3)))
     assert again.status_code == 200, again.text
-    assert again.json()["already_recorded"] == [0, 1] and again.json()["applied"] == [2]
-    changed = _upload(client, plan, admin_headers, _rows(range(2), spend=90.0))
-    assert changed.status_code == 409
-    assert "timestep 0" in changed.json()["detail"]
+    assert again.json()["unchanged"] == [0, 1] and again.json()["closed"] == [2]
+    assert again.json()["restated"] == []
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    assert [entry["revision"] for entry in history["entries"][:3]] == [0, 0, 0]
     assert client.get(f"/plans/{plan['id']}", headers=admin_headers).json()["timestep"] == 3
 
 
@@ -81,7 +81,7 @@ def test_dates_map_through_the_plan_start_and_ids_work_as_campaign_names(
     )
     response = _upload(client, plan, admin_headers, text.encode("utf-8"))
     assert response.status_code == 200, response.text
-    assert response.json()["applied"] == [0, 1]
+    assert response.json()["closed"] == [0, 1]
     history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
     assert history["entries"][0]["results"][0]["revenue"] == 0
 
@@ -105,7 +105,7 @@ def test_weekly_timesteps_add_up_the_daily_rows(
     )
     response = _upload(client, weekly, admin_headers, text)
     assert response.status_code == 200, response.text
-    assert response.json()["applied"] == [0]
+    assert response.json()["closed"] == [0]
     history = client.get(f"/plans/{weekly['id']}/history", headers=admin_headers).json()
     first = history["entries"][0]["results"]
     assert [(r["spend"], r["conversions"], r["revenue"]) for r in first] == [(70, 7, 35)] * 2
@@ -136,7 +136,7 @@ def test_a_multipart_file_upload_works_too(
         headers=admin_headers,
     )
     assert response.status_code == 200, response.text
-    assert response.json()["applied"] == [0]
+    assert response.json()["closed"] == [0]
 
 
 def _nothing_applied(client: TestClient, plan: dict, headers: dict) -> None:
@@ -150,7 +150,7 @@ def test_any_bad_row_refuses_the_whole_file_naming_the_rows(
     lines = _rows(range(3)).splitlines()
     lines[4] = "1,Campaign 0,lots,1,0,0"  # row 5: spend is not a number
     lines[8] = "2,Nobody,10,1,0,0"  # row 9: unknown campaign
-    lines[9] = "2,Campaign 2,10,1.5,0,0"  # row 10: fractional conversions
+    lines[9] = "2,Campaign 2,10,-1.5,0,0"  # row 10: negative conversions
     response = _upload(client, plan, admin_headers, "\n".join(lines))
     assert response.status_code == 422
     detail = response.json()["detail"]
@@ -168,7 +168,11 @@ def test_any_bad_row_refuses_the_whole_file_naming_the_rows(
         ("campaign,spend,conversions\nCampaign 0,1,1\n", "timestep (or date)"),
         ("timestep,campaign,spend,conversions\n", "no rows"),
         ("", "empty"),
-        ("timestep,campaign,spend,conversions\n0,Campaign 0,1,1\n", "no row for campaign(s)"),
+        (
+            "timestep,campaign,spend,conversions\n0,Campaign 0,1,1\n"
+            + "".join(f"1,Campaign {i},1,1\n" for i in range(3)),
+            "no row for campaign(s)",
+        ),
         (
             "timestep,campaign,spend,conversions\n"
             + "".join(f"9,Campaign {i},1,1\n" for i in range(3)),
@@ -249,7 +253,7 @@ def test_a_google_ads_export_with_title_lines_and_totals_is_read(
     )
     response = _upload(client, plan, admin_headers, text)
     assert response.status_code == 200, response.text
-    assert response.json()["rows"] == 3 and response.json()["applied"] == [0]
+    assert response.json()["rows"] == 3 and response.json()["closed"] == [0]
     history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
     assert history["entries"][0]["results"][0]["revenue"] == 50.0
 

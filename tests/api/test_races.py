@@ -131,6 +131,28 @@ def test_deleting_a_client_while_a_timestep_is_posted_leaves_no_record_behind(
     assert db["clients"].find_one({"_id": client_id}) is None
 
 
+def test_deleting_a_client_while_a_timestep_is_restated_leaves_no_record_behind(
+    client: TestClient, db: Any, admin_headers: dict, pause: Callable
+) -> None:
+    client_id, campaign_ids = client_with_campaigns(db, 2)
+    plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=4)
+    report = results_for(plan["allocation"])
+    assert client.post(f"/plans/{plan['id']}/results", json=report, headers=admin_headers)
+    restated = [{**report["results"][0], "conversions": 7.5}]
+    gate = pause("plan_restatements", "insert_one")
+    put, deleted = _held_while(
+        gate,
+        lambda: client.put(
+            f"/plans/{plan['id']}/results/0", json={"results": restated}, headers=admin_headers
+        ),
+        lambda: client.delete(f"/clients/{client_id}", headers=admin_headers),
+    )
+    assert deleted.status_code == 204
+    assert put.status_code == 404, put.text
+    for collection in ("plans", PLAN_TIMESTEPS, "plan_results", "plan_restatements"):
+        assert list(db[collection].find({"client_id": client_id})) == [], collection
+
+
 def test_a_plan_created_while_its_client_is_deleted_does_not_survive_it(
     client: TestClient, db: Any, admin_headers: dict, pause: Callable
 ) -> None:

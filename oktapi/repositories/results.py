@@ -1,0 +1,115 @@
+"""The results store: every campaign's figures for every closed timestep, and every restatement.
+
+One document per figure set (plan, timestep, campaign) in ``plan_results`` under
+``_id = "<plan_id>:<timestep>:<campaign_id>"``, holding the latest figures, their ``revision``
+(restatements that changed them) and ``observed_at`` (the plan version when they were reported).
+Each restatement is one document in ``plan_restatements`` under ``_id = "<plan_id>:r<seq>"``,
+``seq`` counting the plan's restatements: what changed (before and after), when, by whom and
+from which source. Exactly once is the database's: only one insert per ``seq`` can succeed, and
+figure sets move on only by a conditional update on their revision.
+"""
+
+from typing import Any
+
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from oktapi.errors import NotFound
+from oktapi.repositories.clients import ClientRepository
+
+FIGURE_SETS = "plan_results"
+RESTATEMENTS = "plan_restatements"
+DUPLICATE_KEY = 11000
+
+
+def figure_set_id(plan_id: str, timestep: int, campaign_id: str) -> str:
+    return f"{plan_id}:{timestep}:{campaign_id}"
+
+
+def timestep_key(plan_id: str, timestep: int) -> str:
+    """What a history page looks figure sets up by: one indexed value per (plan, timestep)."""
+    return f"{plan_id}:{timestep}"
+
+
+def restatement_id(plan_id: str, seq: int) -> str:
+    return f"{plan_id}:r{seq}"
+
+
+class RestatementAlreadyRecorded(Exception):
+    """Another request recorded a restatement under this sequence number first."""
+
+
+class ResultRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._figures = db[FIGURE_SETS]
+        self._restatements = db[RESTATEMENTS]
+
+    # --- figure sets ---------------------------------------------------------------------------
+
+    def insert_figure_sets(self, documents: list[dict[str, Any]]) -> None:
+        """Store first reports; the ones already stored (a retry, a crash repair) stay as they are."""
+        if not documents:
+            return
+        try:
+            self._figures.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            others = [
+                e for e in error.details.get("writeErrors", []) if e.get("code") != DUPLICATE_KEY
+            ]
+            if others:
+                raise
+
+    def figure_sets(self, plan_id: str, timesteps: list[int]) -> list[dict[str, Any]]:
+        """The figure sets of the given timesteps: one indexed lookup per timestep, so the cost
+        is the page's, whatever the plan's length (no query on plan_id alone)."""
+        if not timesteps:
+            return []
+        keys = [timestep_key(plan_id, timestep) for timestep in timesteps]
+        wanted: Any = keys[0] if len(keys) == 1 else {"$in": keys}
+        return list(self._figures.find({"timestep_key": wanted}))
+
+    def move_figure_set(
+        self, document_id: str, expected_revision: int, changes: dict[str, Any]
+    ) -> bool:
+        """Apply one restatement to a figure set; False if it already moved past that revision."""
+        result = self._figures.update_one(
+            {"_id": document_id, "revision": expected_revision}, {"$set": changes}
+        )
+        return result.matched_count == 1
+
+    # --- restatements --------------------------------------------------------------------------
+
+    def insert_restatement(self, record: dict[str, Any]) -> None:
+        """Record a restatement (the commit point); taken back if its client went meanwhile."""
+        record = {**record, "_id": restatement_id(record["plan_id"], record["seq"])}
+        try:
+            self._restatements.insert_one(record)
+        except DuplicateKeyError:
+            raise RestatementAlreadyRecorded from None
+        if not ClientRepository(self._db).is_live(record["client_id"]):
+            self._restatements.delete_one({"_id": record["_id"]})
+            raise NotFound("Plan")
+
+    def get_restatement(self, plan_id: str, seq: int) -> dict[str, Any] | None:
+        return self._restatements.find_one({"_id": restatement_id(plan_id, seq)})
+
+    def restatements(self, plan_id: str, start: int, stop: int) -> list[dict[str, Any]]:
+        """Restatements ``start`` .. ``stop - 1`` of a plan, in order."""
+        if stop <= start:
+            return []
+        ids = [restatement_id(plan_id, seq) for seq in range(start, stop)]
+        found = {r["seq"]: r for r in self._restatements.find({"_id": {"$in": ids}})}
+        return [found[seq] for seq in range(start, stop) if seq in found]
+
+    def pending_restatements(self, plans: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Restatements recorded but not yet counted by their plan (a crash between two writes)."""
+        wanted = [restatement_id(plan["_id"], plan.get("restatements", 0)) for plan in plans]
+        if not wanted:
+            return {}
+        return {r["plan_id"]: r for r in self._restatements.find({"_id": {"$in": wanted}})}
+
+    def delete_for_plans(self, plan_ids: list[str]) -> None:
+        if plan_ids:
+            self._figures.delete_many({"plan_id": {"$in": plan_ids}})
+            self._restatements.delete_many({"plan_id": {"$in": plan_ids}})

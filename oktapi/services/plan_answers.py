@@ -1,0 +1,102 @@
+"""The shapes a plan is answered in: the public plan, allocation documents, history entries."""
+
+import math
+from datetime import date, timedelta
+from typing import Any
+
+from oktapi.engine import Allocation, State
+from oktapi.models.plans import AllocationPublic, HistoryEntry, PlanPublic
+
+EXPLANATION_FIELDS = ("expected", "lower", "upper", "marginal_return", "maturity")
+
+
+def plan_public(plan: dict[str, Any]) -> PlanPublic:
+    allocation = plan.get("allocation")
+    active = plan["version"] < plan["timesteps"]
+    parts = plan.get("parts") or {}
+    return PlanPublic(
+        id=plan["_id"],
+        client_id=plan["client_id"],
+        name=plan["name"],
+        campaign_ids=plan["campaign_ids"],
+        total_budget=plan["total_budget"],
+        timesteps=plan["timesteps"],
+        start=plan.get("start"),
+        timestep_days=plan["timestep_days"],
+        objective=plan["objective"],
+        policy=plan["policy"],
+        policy_params=plan["policy_params"],
+        step=plan["step"],
+        seed=plan["seed"],
+        status=plan["status"],
+        timestep=plan["version"],
+        budget_spent=plan["budget_spent"],
+        budget_remaining=max(plan["total_budget"] - plan["budget_spent"], 0.0),
+        allocation=AllocationPublic.model_validate(allocation) if allocation else None,
+        missing=[cid for cid in plan["campaign_ids"] if cid not in parts] if active else None,
+        created_at=plan["created_at"],
+        updated_at=plan["updated_at"],
+    )
+
+
+def allocation_document(
+    plan: dict[str, Any], state: State, allocation: Allocation
+) -> dict[str, Any]:
+    """The allocation as stored and answered: plain floats, explanations only when given."""
+    explanations = allocation.explanations or [None] * len(state.campaigns)
+    items = []
+    for campaign, budget, explanation in zip(
+        state.campaigns, allocation.budgets.tolist(), explanations, strict=True
+    ):
+        item: dict[str, Any] = {"campaign_id": campaign.id, "budget": budget}
+        if explanation:
+            for field in EXPLANATION_FIELDS:
+                item[field] = _finite_or_none(explanation.get(field))
+        items.append(item)
+    document: dict[str, Any] = {
+        "timestep": allocation.timestep,
+        "allocations": items,
+        "timestep_budget": float(allocation.timestep_budget),
+        "note": allocation.note,
+    }
+    if plan.get("start"):
+        first = date.fromisoformat(plan["start"]) + timedelta(
+            days=allocation.timestep * plan["timestep_days"]
+        )
+        document["period_start"] = first.isoformat()
+        document["period_end"] = (first + timedelta(days=plan["timestep_days"] - 1)).isoformat()
+    return document
+
+
+def _finite_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def closed_entry(record: dict[str, Any]) -> HistoryEntry:
+    """A closed timestep: the allocation given, the latest figures and how often they changed.
+
+    The close record holds the figures as first reported (``results``) and, for the campaigns a
+    restatement changed, their latest figures (``latest``, kept with its ``revision``).
+    """
+    latest = record.get("latest") or {}
+    return HistoryEntry(
+        timestep=record["timestep"],
+        allocation=AllocationPublic.model_validate(record["allocation"]),
+        results=[latest.get(row["campaign_id"], row) for row in record["results"]],
+        reported_at=record["reported_at"],
+        revision=record.get("revision", 0),
+        restated_at=record.get("restated_at"),
+    )
+
+
+def open_entry(plan: dict[str, Any]) -> HistoryEntry:
+    """The open timestep: its allocation, no results yet."""
+    return HistoryEntry(
+        timestep=plan["version"],
+        allocation=AllocationPublic.model_validate(plan["allocation"]),
+        results=None,
+        reported_at=None,
+    )

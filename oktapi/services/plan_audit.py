@@ -1,0 +1,59 @@
+"""Audit entries of a plan's loop, each written at most once (a retry or a crash repair may ask again)."""
+
+from typing import Any
+
+from oktapi.deps import Principal
+from oktapi.repositories.audit import AuditRepository
+
+
+def reporter_of(record: dict[str, Any]) -> Principal:
+    """Who reported a recorded timestep, as an audit actor."""
+    return Principal(
+        user_id=record["reported_by"],
+        username=record.get("reported_by_username") or record["reported_by"],
+        role="",
+        client_ids=frozenset(),
+    )
+
+
+def audit_allocation(
+    audit: AuditRepository,
+    actor: Principal | None,
+    plan: dict[str, Any],
+    allocation: dict[str, Any] | None,
+) -> None:
+    if allocation is None:
+        return
+    audit.append(
+        actor=actor,
+        action="plan.allocation_issued",
+        client_id=plan["client_id"],
+        plan_id=plan["_id"],
+        changes={
+            "timestep": allocation["timestep"],
+            "budgets": {item["campaign_id"]: item["budget"] for item in allocation["allocations"]},
+        },
+        event_id=f"{plan['_id']}:{allocation['timestep']}:allocation_issued",
+    )
+
+
+def audit_closed_timestep(
+    audit: AuditRepository, plan: dict[str, Any], record: dict[str, Any]
+) -> None:
+    """Audit a closed timestep from its record, once: the post, a retry or a crash repair may call it."""
+    reporter = reporter_of(record)
+    results = record["results"]
+    audit.append(
+        actor=reporter,
+        action="plan.results_accepted",
+        client_id=plan["client_id"],
+        plan_id=plan["_id"],
+        changes={
+            "timestep": record["timestep"],
+            "spend": sum(r["spend"] for r in results),
+            "conversions": sum(r["conversions"] for r in results),
+            "revenue": sum(r["revenue"] for r in results),
+        },
+        event_id=f"{plan['_id']}:{record['timestep']}:results_accepted",
+    )
+    audit_allocation(audit, reporter, plan, record["next_allocation"])

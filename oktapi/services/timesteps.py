@@ -1,0 +1,339 @@
+"""A plan's timestep loop: take results (whole or in parts), close a timestep exactly once, repair.
+
+How a timestep is closed (the database decides who wins, not a Python check):
+1. The plan document holds the engine state after allocating timestep k, with ``version = k``.
+   Parts of k (some campaigns' figures) wait in ``plan.parts``, added only while ``version = k``.
+2. The report that completes k computes the next state -- first learning the restatements the
+   state has not learnt yet (``restatements_learned`` .. ``restatements``, in order), then k's
+   results -- and inserts the ``plan_timesteps`` close record ``<plan_id>:k`` (results, the
+   allocation given, the answer, and ``restatements_applied``: how far it learnt restatements).
+   Only one insert can succeed; a loser compares its numbers with the stored ones: same → same
+   answer, different → 409.
+3. The winner stores k's figure sets in the results store (first reports, revision 0; inserts
+   that already happened are skipped), then advances the plan with a conditional update on
+   ``version = k`` (adding k's spend to ``budget_spent`` rather than setting it, so a
+   restatement counted meanwhile keeps its delta).
+
+If the process dies between 2 and 3, the record exists but the plan still says k. Every read goes
+through ``catch_up``, which redoes a restatement the plan has not counted (see ``figures``),
+then recomputes k+1 from the stored state, the recorded results and the restatements up to the
+record's ``restatements_applied`` (the engine is deterministic: all draws come from the state's
+own generator) and applies step 3. So a plan and its records always agree once read.
+"""
+
+import logging
+from typing import Any
+
+import numpy as np
+from pymongo.database import Database
+
+from oktapi.deps import Principal
+from oktapi.engine import AI, Results
+from oktapi.errors import Conflict, InvalidMany, NotFound
+from oktapi.models.plans import AllocationPublic, CampaignResult, PlanPublic, ResultsWaiting
+from oktapi.repositories.audit import AuditRepository
+from oktapi.repositories.base import utc_now
+from oktapi.repositories.plans import PlanRepository, TimestepAlreadyRecorded
+from oktapi.repositories.results import ResultRepository
+from oktapi.services.figures import (
+    apply_restatement,
+    engine_restatement,
+    result_document,
+    results_difference,
+    store_first_report,
+)
+from oktapi.services.plan_answers import allocation_document, plan_public
+from oktapi.services.plan_audit import audit_closed_timestep
+from oktapi.services.state_codec import load_state, stored_state
+
+logger = logging.getLogger(__name__)
+
+# Platforms overdeliver a little: more than twice the budget (or a cent over a zero budget) is
+# a typo or a wrong campaign, and learning from it would mislead the policy.
+OVERSPEND_FACTOR = 2.0
+OVERSPEND_SLACK = 0.01
+# A plan lags its records by one timestep (and one restatement) at most; the bound guards a loop.
+MAX_CATCH_UP = 4
+
+Answer = AllocationPublic | PlanPublic | ResultsWaiting
+
+
+def load_plan(
+    db: Database, principal: Principal, plan_id: str, *, with_state: bool = True
+) -> dict[str, Any]:
+    """The plan the caller may see, caught up with its records; NotFound otherwise."""
+    plan = PlanRepository(db).get(principal, plan_id, with_state=with_state)
+    if plan is None:
+        raise NotFound("Plan")
+    return catch_up(db, plan)
+
+
+def post_results(
+    *,
+    db: Database,
+    principal: Principal,
+    plan_id: str,
+    timestep: int,
+    results: list[CampaignResult],
+) -> Answer:
+    """Take timestep k's results (all campaigns or a part); the part that completes k closes it."""
+    plan = load_plan(db, principal, plan_id)
+    part = normalise_results(plan, results)
+    return report_timestep(db=db, principal=principal, plan=plan, timestep=timestep, part=part)
+
+
+def normalise_results(plan: dict[str, Any], results: list[CampaignResult]) -> list[dict[str, Any]]:
+    """The entries as stored, in the order sent; 422 naming campaigns not in the plan or repeated."""
+    known = set(plan["campaign_ids"])
+    seen: set[str] = set()
+    problems: list[tuple[str, tuple[str | int, ...]]] = []
+    documents = []
+    for index, entry in enumerate(results):
+        loc = ("body", "results", index, "campaign_id")
+        if entry.campaign_id not in known:
+            problems.append((f"campaign {entry.campaign_id!r} is not in this plan", loc))
+        elif entry.campaign_id in seen:
+            problems.append(
+                (f"campaign {entry.campaign_id!r} appears more than once; report it once", loc)
+            )
+        else:
+            seen.add(entry.campaign_id)
+            documents.append(result_document(entry))
+    if problems:
+        raise InvalidMany(problems)
+    return documents
+
+
+def overspend_problems(
+    budgets: dict[str, float], results: list[dict[str, Any]], timestep: int
+) -> list[tuple[int, str]]:
+    """(entry index, message) for each campaign that spent far more than it was given."""
+    problems = []
+    for index, result in enumerate(results):
+        budget = budgets[result["campaign_id"]]
+        limit = max(OVERSPEND_FACTOR * budget, budget + OVERSPEND_SLACK)
+        if result["spend"] > limit:
+            problems.append(
+                (
+                    index,
+                    f"campaign {result['campaign_id']!r} spent {result['spend']:g}, more than "
+                    f"twice its budget of {budget:g} for timestep {timestep}; check the numbers "
+                    "(platforms overdeliver a little, not that much)",
+                )
+            )
+    return problems
+
+
+def budgets_of(allocation: dict[str, Any]) -> dict[str, float]:
+    return {item["campaign_id"]: item["budget"] for item in allocation["allocations"]}
+
+
+def missing_campaigns(plan: dict[str, Any], parts: dict[str, Any] | None = None) -> list[str]:
+    """Campaigns of the open timestep whose results have not arrived (empty once finished)."""
+    if plan["version"] >= plan["timesteps"]:
+        return []
+    received = (plan.get("parts") or {}) if parts is None else parts
+    return [campaign_id for campaign_id in plan["campaign_ids"] if campaign_id not in received]
+
+
+def report_timestep(
+    *,
+    db: Database,
+    principal: Principal,
+    plan: dict[str, Any],
+    timestep: int,
+    part: list[dict[str, Any]],
+    source: str = "api",
+) -> Answer:
+    """Record ``part`` of ``timestep``; close it exactly once when complete (module docstring)."""
+    version, timesteps = plan["version"], plan["timesteps"]
+    if timestep < version:
+        return _replay(db, principal, plan, timestep, part)
+    if timestep >= timesteps:
+        raise Conflict(
+            f"timestep {timestep} is past the plan's last timestep ({timesteps - 1})"
+            + ("; the plan is finished" if version >= timesteps else "")
+        )
+    if timestep > version:
+        raise Conflict(f"timestep {timestep} is not open yet: report timestep {version} first")
+    overspent = overspend_problems(budgets_of(plan["allocation"]), part, timestep)
+    if overspent:
+        raise InvalidMany([(msg, ("body", "results", index, "spend")) for index, msg in overspent])
+    now = utc_now()
+    stamped = {
+        row["campaign_id"]: {
+            **row,
+            "reported_at": now,
+            "reported_by": principal.user_id,
+            "source": source,
+        }
+        for row in part
+    }
+    parts = {**(plan.get("parts") or {}), **stamped}
+    if missing_campaigns(plan, parts):
+        after = PlanRepository(db).add_part(plan["_id"], version, stamped)
+        if after is None:  # closed meanwhile: answer as a retry of a closed timestep would
+            fresh = load_plan(db, principal, plan["_id"])
+            return report_timestep(
+                db=db, principal=principal, plan=fresh, timestep=timestep, part=part, source=source
+            )
+        parts = after.get("parts") or {}
+        missing = missing_campaigns(plan, parts)
+        if missing:
+            return ResultsWaiting(timestep=timestep, status="waiting", missing=missing)
+    results = [parts[campaign_id] for campaign_id in plan["campaign_ids"]]
+    return _close(db, principal, plan, timestep, results, part, source)
+
+
+def _close(
+    db: Database,
+    principal: Principal,
+    plan: dict[str, Any],
+    timestep: int,
+    results: list[dict[str, Any]],
+    part: list[dict[str, Any]],
+    source: str,
+) -> Answer:
+    learnt_up_to = plan.get("restatements", 0)
+    changes = _advance_changes(plan, results, learnt_up_to, ResultRepository(db))
+    record = {
+        "plan_id": plan["_id"],
+        "client_id": plan["client_id"],
+        "timestep": timestep,
+        "allocation": plan["allocation"],
+        "results": results,
+        "next_allocation": changes["allocation"],
+        "restatements_applied": learnt_up_to,
+        "revision": 0,
+        "reported_at": changes["updated_at"],
+        "reported_by": principal.user_id,
+        "reported_by_username": principal.username,
+        "source": source,
+    }
+    repo = PlanRepository(db)
+    try:
+        repo.insert_timestep(record)
+    except TimestepAlreadyRecorded:
+        return _replay(db, principal, plan, timestep, part)
+    _advance(db, plan, record, changes)
+    return _answer(db, principal, plan["_id"], record)
+
+
+def _advance(
+    db: Database, plan: dict[str, Any], record: dict[str, Any], changes: dict[str, Any]
+) -> bool:
+    """Step 3 of the module docstring: figure sets, then the conditional advance, then audit."""
+    store_first_report(db, plan, record)
+    spend = float(np.sum([row["spend"] for row in record["results"]], dtype=np.float64))
+    advanced = PlanRepository(db).advance(plan["_id"], record["timestep"], changes, spend)
+    if advanced:
+        audit_closed_timestep(AuditRepository(db), plan, record)
+    return advanced
+
+
+def _replay(
+    db: Database,
+    principal: Principal,
+    plan: dict[str, Any],
+    timestep: int,
+    part: list[dict[str, Any]],
+) -> Answer:
+    """A closed timestep reported again: the same answer for the same numbers, 409 otherwise."""
+    record = PlanRepository(db).get_timestep(plan["_id"], timestep)
+    if record is None:  # cannot happen while records are only ever inserted
+        raise Conflict(f"timestep {timestep} is closed")
+    difference = results_difference(record["results"], part)
+    if difference:
+        raise Conflict(
+            f"timestep {timestep} was already reported with different numbers ({difference}); "
+            f"to correct a closed timestep, restate it: PUT /plans/{plan['_id']}/results/{timestep}"
+        )
+    audit_closed_timestep(AuditRepository(db), plan, record)
+    return _answer(db, principal, plan["_id"], record)
+
+
+def _answer(
+    db: Database, principal: Principal, plan_id: str, record: dict[str, Any]
+) -> AllocationPublic | PlanPublic:
+    if record["next_allocation"] is not None:
+        return AllocationPublic.model_validate(record["next_allocation"])
+    return plan_public(load_plan(db, principal, plan_id, with_state=False))
+
+
+# --- moving a plan forward --------------------------------------------------------------------
+
+
+def _advance_changes(
+    plan: dict[str, Any], results: list[dict[str, Any]], learnt_up_to: int, store: ResultRepository
+) -> dict[str, Any]:
+    """The plan fields after learning restatements up to ``learnt_up_to`` and then ``results``.
+
+    A pure function of the stored state and the stored records, so a crash repair recomputes
+    exactly what the first attempt computed.
+    """
+    state = load_state(plan["state"])
+    ai = AI(state)
+    for restatement in store.restatements(
+        plan["_id"], plan.get("restatements_learned", 0), learnt_up_to
+    ):
+        ai.restate(engine_restatement(plan["campaign_ids"], restatement))
+    ai.update(
+        Results(
+            spend=np.array([r["spend"] for r in results], dtype=np.float64),
+            conversions=np.array([r["conversions"] for r in results], dtype=np.float64),
+            revenue=np.array([r["revenue"] for r in results], dtype=np.float64),
+        )
+    )
+    allocation = None if state.finished else allocation_document(plan, state, ai.allocate())
+    return {
+        "state": stored_state(state),
+        "version": state.timestep,
+        "allocation": allocation,
+        "status": "finished" if state.finished else "active",
+        "restatements_learned": learnt_up_to,
+        "updated_at": utc_now(),
+    }
+
+
+def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
+    """Redo what a crash left half-done: an uncounted restatement, an unadvanced close."""
+    repo = PlanRepository(db)
+    store = ResultRepository(db)
+    with_state = "state" in plan
+    for _ in range(MAX_CATCH_UP):
+        restatement = store.get_restatement(plan["_id"], plan.get("restatements", 0))
+        if restatement is not None:
+            apply_restatement(db, plan, restatement)
+            plan = _reload(repo, plan["_id"], with_state)
+            continue
+        version = plan["version"]
+        if version >= plan["timesteps"]:
+            return plan
+        record = repo.get_timestep(plan["_id"], version)
+        if record is None:
+            return plan
+        if "state" not in plan:
+            plan = _reload(repo, plan["_id"], True)
+            if plan["version"] != version:
+                continue
+        changes = _advance_changes(
+            plan, record["results"], record.get("restatements_applied", 0), store
+        )
+        if changes["allocation"] != record["next_allocation"]:
+            # Only possible if the engine changed between the crash and now; the recorded answer
+            # was what the client saw, the recomputed one is what the state now holds.
+            logger.error(
+                "plan %s timestep %s: replayed allocation differs from the recorded answer",
+                plan["_id"],
+                version,
+            )
+        _advance(db, plan, record, changes)
+        plan = _reload(repo, plan["_id"], with_state)
+    return plan
+
+
+def _reload(repo: PlanRepository, plan_id: str, with_state: bool) -> dict[str, Any]:
+    plan = repo.get_unscoped(plan_id, with_state=with_state)
+    if plan is None:
+        raise NotFound("Plan")
+    return plan
