@@ -17,7 +17,8 @@ from oktapi.models.forecast import (
     ForecastRequest,
     Recommended,
 )
-from oktapi.services.plans import get_plan, load_state
+from oktapi.repositories.results import ResultRepository
+from oktapi.services.timesteps import learned_state, load_plan
 
 
 def forecast(
@@ -79,14 +80,15 @@ def curves(*, db: Database, principal: Principal, plan_id: str) -> CurvesPublic:
 
 def _forecaster(db: Database, principal: Principal, plan_id: str) -> tuple[dict, Forecaster]:
     """The plan (404 when unseen) and a forecaster of its state; 409 when it cannot be forecast."""
-    plan = get_plan(db=db, principal=principal, plan_id=plan_id)
+    plan = load_plan(db, principal, plan_id)
     if plan["status"] == "finished":
         raise Conflict(
             f"the plan is finished: all {plan['timesteps']} timesteps have been reported, "
             "there is no timestep to forecast"
         )
     try:
-        return plan, Forecaster(load_state(plan["state"]))
+        # what the next close will learn from: the stored state plus pending restatements
+        return plan, Forecaster(learned_state(plan, ResultRepository(db)))
     except ForecastUnavailable as error:
         raise Conflict(str(error)) from None
 

@@ -28,7 +28,7 @@ import numpy as np
 from pymongo.database import Database
 
 from oktapi.deps import Principal
-from oktapi.engine import AI, Results
+from oktapi.engine import AI, Results, State
 from oktapi.errors import Conflict, InvalidMany, NotFound
 from oktapi.models.plans import AllocationPublic, CampaignResult, PlanPublic, ResultsWaiting
 from oktapi.repositories.audit import AuditRepository
@@ -263,6 +263,22 @@ def _answer(
 # --- moving a plan forward --------------------------------------------------------------------
 
 
+def learned_state(
+    plan: dict[str, Any], store: ResultRepository, learnt_up_to: int | None = None
+) -> State:
+    """The plan's engine state after the restatements it has not learnt yet (up to
+    ``learnt_up_to``, all by default): what the next close will learn from. Changes nothing."""
+    state = load_state(plan["state"])
+    if learnt_up_to is None:
+        learnt_up_to = plan.get("restatements", 0)
+    ai = AI(state)
+    for restatement in store.restatements(
+        plan["_id"], plan.get("restatements_learned", 0), learnt_up_to
+    ):
+        ai.restate(engine_restatement(plan["campaign_ids"], restatement))
+    return state
+
+
 def _advance_changes(
     plan: dict[str, Any], results: list[dict[str, Any]], learnt_up_to: int, store: ResultRepository
 ) -> dict[str, Any]:
@@ -271,12 +287,8 @@ def _advance_changes(
     A pure function of the stored state and the stored records, so a crash repair recomputes
     exactly what the first attempt computed.
     """
-    state = load_state(plan["state"])
+    state = learned_state(plan, store, learnt_up_to)
     ai = AI(state)
-    for restatement in store.restatements(
-        plan["_id"], plan.get("restatements_learned", 0), learnt_up_to
-    ):
-        ai.restate(engine_restatement(plan["campaign_ids"], restatement))
     ai.update(
         Results(
             spend=np.array([r["spend"] for r in results], dtype=np.float64),

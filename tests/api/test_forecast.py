@@ -333,3 +333,23 @@ def test_zero_and_the_largest_budget_allowed_answer_finite_numbers(
     assert zero["marginal_return"] > 0  # what the first units would bring
     assert tiny["expected"] == pytest.approx(0, abs=1e-9)
     assert huge["extrapolated"] and math.isfinite(huge["upper"])
+
+
+def test_a_forecast_learns_a_restatement_made_since_the_last_close(
+    client: TestClient, learned: dict, admin_headers: dict
+) -> None:
+    """A restated day counts at once in the forecast (as it will at the next close)."""
+    plan_id, first = learned["plan"]["id"], learned["campaign_ids"][0]
+    body = {"timestep_budgets": [1000.0]}
+    before = _forecast(client, admin_headers, plan_id, body).json()["scenarios"][0]
+    history = client.get(f"/plans/{plan_id}/history", headers=admin_headers).json()
+    entry = history["entries"][8]
+    figures = next(r for r in entry["results"] if r["campaign_id"] == first)
+    restated = client.put(
+        f"/plans/{plan_id}/results/8",
+        json={"results": [{**figures, "conversions": figures["conversions"] + 60}]},
+        headers=admin_headers,
+    )
+    assert restated.status_code == 200, restated.text
+    after = _forecast(client, admin_headers, plan_id, body).json()["scenarios"][0]
+    assert after["expected"] > before["expected"]
