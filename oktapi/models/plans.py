@@ -217,3 +217,11 @@ class CsvImportPublic(BaseModel):
     timestep: int
     allocation: AllocationPublic | None
     missing: list[str] | None = None
+    platform: str = Field(
+        default="plain",
+        description="The report format read: google_ads, meta_ads, tiktok_ads, microsoft_ads, plain.",
+    )
+    ignored_campaigns: list[str] = Field(
+        default_factory=list,
+        description="Campaigns the file names that are not in the plan (with ignore_unknown=true).",
+    )

@@ -19,6 +19,7 @@ from oktapi.models.plans import (
     ResultsRestatement,
     ResultsWaiting,
 )
+from oktapi.reports import DateOrder
 from oktapi.services import csv_import, restatements, timesteps
 from oktapi.services import plans as service
 from oktapi.services.idempotency import create_plan_once
@@ -155,12 +156,29 @@ def restate_results(
     openapi_extra=CSV_OPENAPI,
 )
 async def import_results_csv(
-    plan_id: str, request: Request, principal: CurrentPrincipal, db: DbDep
+    plan_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbDep,
+    ignore_unknown: Annotated[
+        bool,
+        Query(description="Skip campaigns the file names that are not in the plan (listed back)."),
+    ] = False,
+    date_order: Annotated[
+        DateOrder | None,
+        Query(description="dmy or mdy, for files whose dates could be read either way."),
+    ] = None,
 ) -> CsvImportPublic:
     """Apply a platform report (text/csv body or multipart `file`): all rows or none."""
     content = await read_upload(request)
     return await run_in_threadpool(
-        csv_import.import_results, db=db, principal=principal, plan_id=plan_id, content=content
+        csv_import.import_results,
+        db=db,
+        principal=principal,
+        plan_id=plan_id,
+        content=content,
+        ignore_unknown=ignore_unknown,
+        date_order=date_order,
     )
 
 

@@ -16,10 +16,12 @@ from oktapi.deps import Principal
 from oktapi.engine import AI, Results
 from oktapi.errors import Invalid
 from oktapi.models.plans import CsvImportPublic, ResultsWaiting
+from oktapi.reports import DateOrder
 from oktapi.repositories.campaigns import CampaignRepository
+from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.plans import PlanRepository
 from oktapi.repositories.results import ResultRepository
-from oktapi.services.csv_report import CsvRejected, ParsedReport, decode, parse_report, ranges
+from oktapi.services.csv_report import CsvRejected, ParsedReport, parse_report, ranges
 from oktapi.services.figures import (
     current_figures,
     engine_restatement,
@@ -58,7 +60,13 @@ def _rows_of(report: ParsedReport, timestep: int, campaign_id: str) -> list[int]
 
 
 def import_results(
-    *, db: Database, principal: Principal, plan_id: str, content: bytes
+    *,
+    db: Database,
+    principal: Principal,
+    plan_id: str,
+    content: bytes,
+    ignore_unknown: bool = False,
+    date_order: DateOrder | None = None,
 ) -> CsvImportPublic:
     """Check the whole file against the plan, then restate its closed timesteps and report the rest.
 
@@ -70,12 +78,14 @@ def import_results(
     campaigns = CampaignRepository(db).list_by_ids(
         principal, plan["client_id"], plan["campaign_ids"]
     )
-    names = {c["_id"]: c["name"] for c in campaigns}
+    client = ClientRepository(db).get(principal, plan["client_id"])
     version = plan["version"]
     report = parse_report(
-        decode(content),
-        campaign_ids=plan["campaign_ids"],
-        campaign_names=names,
+        content,
+        campaigns=campaigns,
+        currency=client.get("currency") or "USD",
+        ignore_unknown=ignore_unknown,
+        date_order=date_order,
         timesteps=plan["timesteps"],
         start=date.fromisoformat(plan["start"]) if plan.get("start") else None,
         timestep_days=plan["timestep_days"],
@@ -128,6 +138,8 @@ def import_results(
         timestep=final["version"],
         allocation=final["allocation"],
         missing=missing_campaigns(final),
+        platform=report.platform,
+        ignored_campaigns=report.unknown_campaigns,
     )
 
 

@@ -190,8 +190,14 @@ def test_any_bad_row_refuses_the_whole_file_naming_the_rows(
         ),
         (
             "date,campaign,spend,conversions\n"
-            + "".join(f"31/01/2027,Campaign {i},1,1\n" for i in range(3)),
+            + "".join(f"someday,Campaign {i},1,1\n" for i in range(3)),
             "not a date",
+        ),
+        (
+            # the day above 12 settles the order: 31 January, past this 5-day plan
+            "date,campaign,spend,conversions\n"
+            + "".join(f"31/01/2027,Campaign {i},1,1\n" for i in range(3)),
+            "outside the plan",
         ),
         (
             "timestep,campaign,spend,conversions\n"
@@ -259,14 +265,36 @@ def test_a_google_ads_export_with_title_lines_and_totals_is_read(
 
 
 def test_a_meta_ads_export_is_read(client: TestClient, plan: dict, admin_headers: dict) -> None:
+    header = "Reporting starts,Reporting ends,Campaign name,Amount spent (EUR),Results,"
+    text = (
+        header
+        + "Result indicator,Purchases conversion value\n"
+        + "".join(
+            f"2027-01-01,2027-01-01,Campaign {i},75.5,3,"
+            "actions:offsite_conversion.fb_pixel_purchase,120\n"
+            for i in range(3)
+        )
+    )
+    response = _upload(client, plan, admin_headers, text)
+    assert response.status_code == 200, response.text
+    assert response.json()["platform"] == "meta_ads"
+    state = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert state["budget_spent"] == pytest.approx(226.5)
+
+
+def test_meta_results_without_their_indicator_are_refused(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    """Results could be link clicks: without the Result indicator column they are not recorded."""
     text = (
         "Reporting starts,Campaign name,Amount spent (EUR),Results,Purchases conversion value\n"
         + "".join(f"2027-01-01,Campaign {i},75.5,3,120\n" for i in range(3))
     )
     response = _upload(client, plan, admin_headers, text)
-    assert response.status_code == 200, response.text
+    assert response.status_code == 422, response.text
+    assert "Result indicator" in response.text
     state = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
-    assert state["budget_spent"] == pytest.approx(226.5)
+    assert state["budget_spent"] == 0
 
 
 def test_row_numbers_are_the_file_lines_below_a_title(
