@@ -46,6 +46,7 @@ bench-api: $(STAMP)
 # What a post and a history page cost early and late in a 2,500 x 10 plan (issue 12's bars).
 bench-cost: $(STAMP)
 	$(BIN)/python scripts/cost.py
+	$(BIN)/python scripts/import_cost.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

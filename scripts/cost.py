@@ -14,11 +14,13 @@ Bars (issue 12): a late post at most 1.5x an early one; a history page under 50 
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,11 +156,9 @@ def run(client: Any, headers: dict[str, str], restate: int, seed: int) -> dict[s
     return figures
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--restate", type=int, default=0, help="closed timesteps restated daily")
-    parser.add_argument("--seed", type=int, default=7)
-    arguments = parser.parse_args()
+@contextlib.contextmanager
+def admin_client() -> Iterator[tuple[Any, dict[str, str]]]:
+    """The in-process API on a fresh embedded store, and an admin's headers."""
     with tempfile.TemporaryDirectory(prefix="oktopus-cost-") as tmp:
         os.environ.update(
             OKTOPUS_DATA_DIR=str(Path(tmp) / "data"),
@@ -188,9 +188,16 @@ def main() -> int:
             token = create_access_token(
                 subject="cost-admin", token_version=0, secret=settings.signing_key, minutes=600
             )
-            figures = run(
-                client, {"Authorization": f"Bearer {token}"}, arguments.restate, arguments.seed
-            )
+            yield client, {"Authorization": f"Bearer {token}"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--restate", type=int, default=0, help="closed timesteps restated daily")
+    parser.add_argument("--seed", type=int, default=7)
+    arguments = parser.parse_args()
+    with admin_client() as (client, headers):
+        figures = run(client, headers, arguments.restate, arguments.seed)
     ratio = figures["post_late_p50_ms"] / figures["post_early_p50_ms"]
     print(
         f"{TIMESTEPS} x {CAMPAIGNS} plan, embedded store, in-process API, restating the last "
