@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pymongo
 from pymongo.database import Database
@@ -84,7 +84,7 @@ def _memory_storage(url: str, db_name: str) -> Storage:
     with _memory_lock:
         client = _memory_clients.setdefault(url, mongomock.MongoClient(tz_aware=True))
     owner = _OwnerThread("mongomock")
-    return Storage(_SerialDatabase(client[db_name], owner), "memory", owner.shutdown)
+    return Storage(_serial(client[db_name], owner), "memory", owner.shutdown)
 
 
 def drop_memory_store(url: str) -> None:
@@ -139,7 +139,7 @@ def _embedded_storage(data_dir: Path, db_name: str) -> Storage:
             owner.shutdown()
             os.close(lock_fd)  # releases the flock
 
-    return Storage(_SerialDatabase(client[db_name], owner), "embedded", close)
+    return Storage(_serial(client[db_name], owner), "embedded", close)
 
 
 def _connect_litemongo(path: Path) -> Any:
@@ -269,6 +269,12 @@ class _SerialDatabase:
         if attribute not in _DATABASE_METHODS:
             return self[attribute]
         return _on_owner(self._owner, getattr(self._database, attribute))
+
+
+def _serial(database: Any, owner: _OwnerThread) -> Database:
+    """The proxy, typed as what it stands for: it answers pymongo's Database API by delegation
+    (the repositories use only item access and the methods below), not by inheritance."""
+    return cast(Database, _SerialDatabase(database, owner))
 
 
 _DATABASE_METHODS = frozenset(

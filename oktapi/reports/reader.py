@@ -312,7 +312,7 @@ class _Reader:
             for match in _PREAMBLE_DATE.finditer(text)
         ]
         cells += [(record.line, record.cells[field]) for record in records for field in fields]
-        seen: dict[str, tuple[int, str]] = {}
+        seen: dict[DateOrder, tuple[int, str]] = {}
         ambiguous: tuple[int, str] | None = None
         for line, raw in cells:
             parts = numeric_parts(raw)
@@ -337,7 +337,7 @@ class _Reader:
             )
             return None
         if seen:
-            return next(iter(seen))  # type: ignore[return-value]
+            return next(iter(seen))
         if ambiguous is not None:
             line, raw = ambiguous
             self.problems.append(

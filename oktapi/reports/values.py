@@ -55,7 +55,8 @@ def decimal_evidence(text: str) -> DecimalMark | None:
     comma, point = text.rfind(","), text.rfind(".")
     if comma >= 0 and point >= 0:
         return "," if comma > point else "."
-    for mark, other in ((",", "."), (".", ",")):
+    pairs: tuple[tuple[DecimalMark, DecimalMark], ...] = ((",", "."), (".", ","))
+    for mark, other in pairs:
         if text.count(mark) > 1:
             return other  # several marks can only be thousands separators
         position = text.rfind(mark)
@@ -170,11 +171,11 @@ def parse_date(text: str, order: DateOrder | None) -> date | None:
             day, month = (first, second) if order == "dmy" else (second, first)
             return date(year, month, day)
         if match := _MONTH_FIRST.match(text):
-            month = _MONTHS.get(match.group(1).lower())
-            return date(int(match.group(3)), month, int(match.group(2))) if month else None
+            named = _MONTHS.get(match.group(1).lower())
+            return date(int(match.group(3)), named, int(match.group(2))) if named else None
         if match := _DAY_FIRST.match(text):
-            month = _MONTHS.get(match.group(2).lower())
-            return date(int(match.group(3)), month, int(match.group(1))) if month else None
+            named = _MONTHS.get(match.group(2).lower())
+            return date(int(match.group(3)), named, int(match.group(1))) if named else None
     except ValueError:
         return None  # 2026-02-30, month 13
     return None

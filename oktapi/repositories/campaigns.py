@@ -95,8 +95,9 @@ class CampaignRepository:
     ) -> dict[str, Any]:
         """Insert a campaign; the caller has already checked that it may see `client_id`."""
         now = utc_now()
-        campaign = {
-            "_id": new_id(),
+        campaign_id = new_id()
+        campaign: dict[str, Any] = {
+            "_id": campaign_id,
             "client_id": client_id,
             "name": name,
             "platform": platform,
@@ -111,9 +112,9 @@ class CampaignRepository:
         try:
             self._campaigns.insert_one(campaign)
         except DuplicateKeyError:
-            raise self._duplicate(client_id, campaign["_id"], external_id, name) from None
+            raise self._duplicate(client_id, campaign_id, external_id, name) from None
         if not ClientRepository(self._db).is_live(client_id):
-            self._campaigns.delete_one({"_id": campaign["_id"]})  # the client went meanwhile
+            self._campaigns.delete_one({"_id": campaign_id})  # the client went meanwhile
             raise NotFound("Client")
         return campaign
 
