@@ -1,13 +1,17 @@
-"""FastAPI dependencies shared by every router: database, settings, caller, pagination."""
+"""FastAPI dependencies shared by every router: database, settings, caller, pagination.
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+Only the web layer imports this module; the values it builds (`Principal`, `Page`) are defined
+in oktapi/scope.py, which services and repositories import instead.
+"""
+
+from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from pymongo.database import Database
 
 from oktapi.errors import Forbidden, NotAuthenticated
+from oktapi.scope import Page, Principal
 from oktapi.security import decode_access_token
 from oktapi.settings import Settings
 
@@ -27,29 +31,6 @@ def get_db(request: Request) -> Database:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling and which clients they may see; repositories scope every query with it."""
-
-    user_id: str
-    username: str
-    role: str
-    client_ids: frozenset[str]
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    def can_see(self, client_id: str) -> bool:
-        return self.is_admin or client_id in self.client_ids
-
-    def client_filter(self, field: str = "client_id") -> dict[str, Any]:
-        """The MongoDB filter that limits rows to the caller's clients (empty for admins)."""
-        if self.is_admin:
-            return {}
-        return {field: {"$in": sorted(self.client_ids)}}
 
 
 def get_principal(
@@ -82,12 +63,6 @@ def get_admin(principal: CurrentPrincipal) -> Principal:
 
 
 AdminPrincipal = Annotated[Principal, Depends(get_admin)]
-
-
-@dataclass(frozen=True)
-class Page:
-    limit: int
-    offset: int
 
 
 def get_page(

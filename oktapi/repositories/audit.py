@@ -18,7 +18,7 @@ from pymongo import DESCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from oktapi.deps import Page, Principal
+from oktapi.scope import Page, Principal
 
 COLLECTION = "audit"
 NEWEST_FIRST = [("at", DESCENDING), ("_id", DESCENDING)]

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from oktapi.deps import Principal
+from oktapi.scope import Principal
 
 
 def new_id() -> str:

@@ -19,10 +19,10 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from oktapi.deps import Page, Principal
 from oktapi.errors import Conflict, NotFound
 from oktapi.repositories.base import new_id, scoped, utc_now
 from oktapi.repositories.clients import ClientRepository
+from oktapi.scope import Page, Principal
 
 COLLECTION = "campaigns"
 DELETION_MARK_SECONDS = 60

@@ -13,9 +13,9 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.database import Database
 
-from oktapi.deps import Page, Principal
 from oktapi.errors import NotFound
 from oktapi.repositories.base import new_id, scoped, utc_now
+from oktapi.scope import Page, Principal
 
 COLLECTION = "clients"
 SCOPE_FIELD = "_id"

@@ -7,9 +7,9 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from oktapi.deps import Page
 from oktapi.errors import Conflict, NotFound
 from oktapi.repositories.base import new_id, utc_now
+from oktapi.scope import Page
 
 COLLECTION = "users"
 LOGIN_FAILURES = "login_failures"

@@ -4,12 +4,12 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.deps import Page, Principal
 from oktapi.errors import Invalid
 from oktapi.models.campaigns import CampaignCreate, CampaignUpdate
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
+from oktapi.scope import Page, Principal
 
 
 def create_campaign(

@@ -4,11 +4,11 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.deps import Page, Principal
 from oktapi.models.clients import ClientCreate, ClientUpdate
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.users import UserRepository
+from oktapi.scope import Page, Principal
 
 
 def create_client(*, db: Database, principal: Principal, body: ClientCreate) -> dict[str, Any]:

@@ -16,11 +16,11 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.deps import Principal
 from oktapi.errors import Conflict, NotFound
 from oktapi.models.plans import PlanCreate
 from oktapi.repositories.base import utc_now
 from oktapi.repositories.idempotency import IdempotencyRepository
+from oktapi.scope import Principal
 from oktapi.services import plans
 
 IN_FLIGHT_WAIT_SECONDS = 10.0

@@ -5,13 +5,13 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.deps import Page, Principal
 from oktapi.errors import Conflict, Invalid
 from oktapi.models.users import UserCreate, UserUpdate
 from oktapi.password_policy import password_problem
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.users import UserRepository
+from oktapi.scope import Page, Principal
 from oktapi.security import generate_password, hash_password
 
 

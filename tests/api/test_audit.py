@@ -4,8 +4,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from oktapi.deps import Principal
 from oktapi.repositories.audit import AuditRepository
+from oktapi.scope import Principal
 from tests.conftest import bearer, insert_user
 
 SYSTEM = Principal(user_id="u-admin", username="root", role="admin", client_ids=frozenset())

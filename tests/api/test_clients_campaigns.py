@@ -3,10 +3,10 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from oktapi.deps import Principal
 from oktapi.errors import NotFound
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
+from oktapi.scope import Principal
 from oktapi.settings import Settings
 from tests.conftest import (
     api_create_campaign,
