@@ -7,6 +7,7 @@ from pymongo.database import Database
 
 from oktapi.errors import NotAuthenticated, ServiceBusy, TooManyRequests
 from oktapi.models.auth import Token
+from oktapi.repositories.base import utc_now  # the limiter's clock; tests move it forward
 from oktapi.repositories.users import LoginFailureRepository, UserRepository
 from oktapi.security import create_access_token, verify_password
 from oktapi.settings import Settings
@@ -17,11 +18,6 @@ MAX_FAILED_LOGINS = 5
 MAX_FAILED_LOGINS_PER_ADDRESS = 20
 FAILURE_WINDOW = timedelta(minutes=5)
 MAX_USERNAME_LOOKUP = 200
-
-
-def utc_now() -> datetime:
-    """The limiter's clock; tests move it forward instead of sleeping."""
-    return datetime.now(UTC)
 
 
 def login(*, db: Database, settings: Settings, username: str, password: str, address: str) -> Token:
