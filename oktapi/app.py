@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
+from oktapi import __version__
 from oktapi.errors import install_error_handlers
 from oktapi.middleware import (
     BodyLimitMiddleware,
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPIOffline(
         title="Oktopus",
-        version="1.0.0",
+        version=__version__,
         description=DESCRIPTION,
         docs_url="/api",
         redoc_url=None,

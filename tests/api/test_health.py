@@ -2,10 +2,13 @@
 
 import re
 import sqlite3
+import tomllib
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+import oktapi
 from oktapi.app import create_app
 from oktapi.repositories.health import HealthRepository
 from oktapi.settings import Settings
@@ -96,3 +99,23 @@ def test_liveness_answers_without_touching_the_store(client: TestClient, db) -> 
     assert response.status_code == 200
     assert response.json() == {"status": "alive"}
     assert "health" not in db.list_collection_names()
+
+
+def _pyproject_version() -> str:
+    with (Path(__file__).resolve().parents[2] / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)["project"]["version"]
+
+
+def test_openapi_version_is_the_one_in_pyproject(client: TestClient) -> None:
+    assert client.get("/openapi.json").json()["info"]["version"] == _pyproject_version()
+
+
+def test_version_comes_from_package_metadata_when_installed(monkeypatch) -> None:
+    monkeypatch.setattr(oktapi.metadata, "version", lambda name: "9.8.7")
+    assert oktapi._version() == "9.8.7"
+
+    def not_installed(name: str) -> str:
+        raise oktapi.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(oktapi.metadata, "version", not_installed)
+    assert oktapi._version() == _pyproject_version()  # the source tree, not installed
