@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from oktapi.engine.simulate import (
 )
 from oktapi.engine.simulate.lag import LAG_SCENARIOS, MODES, run_lagged
 from oktapi.engine.simulate.oracle import OracleTrajectory, has_oracle, store_oracle
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEFAULT_STEPS = (0.01, 0.05, 0.10, 0.20)
 QUICK_STEPS = (0.05, 0.20)
@@ -218,7 +222,7 @@ def default_variants(
     names = list(POLICIES) if policies is None else list(policies)
     if policies is None and "even" not in names:
         names.append("even")
-    variants = []
+    variants: list[Variant] = []
     for name in names:
         policy_class = get_policy(name)
         policy_params = policy_class.validate_params(params.get(name)) if name in params else None
@@ -473,7 +477,7 @@ def run_lag_bench(seeds: int = DEFAULT_SEEDS, jobs: int = 2, first_seed: int = 0
     return {"seeds": seeds, "scenarios": scenarios, "mean": mean, "errors": errors}
 
 
-def print_lag_report(lag: dict, console=None) -> None:
+def print_lag_report(lag: dict, console: Console | None = None) -> None:
     """The lag table: final numbers at once, the morning's never restated, restated daily."""
     from rich.console import Console
     from rich.table import Table
@@ -500,7 +504,7 @@ def print_lag_report(lag: dict, console=None) -> None:
         console.print(f"[red]{error}[/red]")
 
 
-def print_cost_report(cost: dict, console=None) -> None:
+def print_cost_report(cost: dict, console: Console | None = None) -> None:
     """Engine time of one timestep early and late in a long plan."""
     from rich.console import Console
 
@@ -525,7 +529,7 @@ def run_cost_bench(policies: Sequence[str] = (DEFAULT_POLICY, "thompson")) -> di
     return {"policies": [time_long_plan(policy) for policy in policies]}
 
 
-def print_report(result: BenchResult, console=None) -> None:
+def print_report(result: BenchResult, console: Console | None = None) -> None:
     """The % of oracle table, the best variant, timings and the Chapelle & Li regret."""
     from rich.console import Console
     from rich.table import Table
@@ -696,7 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
 
-    steps = QUICK_STEPS if args.quick else DEFAULT_STEPS
+    steps: tuple[float, ...] = QUICK_STEPS if args.quick else DEFAULT_STEPS
     if args.steps:
         steps = tuple(float(step) for step in args.steps.split(","))
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)

@@ -90,7 +90,7 @@ def _rng_from_dict(data: dict) -> np.random.Generator:
     bit_generator = np.random.PCG64()
     bit_generator.state = {
         "bit_generator": "PCG64",
-        "state": {key: int(value) for key, value in data["state"].items()},
+        "state": {"state": int(data["state"]["state"]), "inc": int(data["state"]["inc"])},
         "has_uint32": int(data["has_uint32"]),
         "uinteger": int(data["uinteger"]),
     }

@@ -78,7 +78,7 @@ def shape_grid(
     return curvatures, families, prior
 
 
-def _raw_curve(spend: np.ndarray, curvature: np.ndarray, family: np.ndarray) -> np.ndarray:
+def _raw_curve(spend: np.ndarray | float, curvature: np.ndarray, family: np.ndarray) -> np.ndarray:
     """Unnormalised shape: 1 - e^(-x/k) for family 0, the Hill curve of power h for family h > 0,
     log(1 + x/k) for LOGARITHMIC (not on the grid; the bench's ceiling may be told it)."""
     ratio = np.maximum(spend, 0.0) / curvature

@@ -24,6 +24,7 @@ import contextlib
 import multiprocessing
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from oktapi.engine.ai import AI, Results
 from oktapi.engine.forecast import Forecaster, ForecastUnavailable
 from oktapi.engine.simulate.oracle import best_split
 from oktapi.engine.simulate.run import campaigns_of, environment_rng
+
+if TYPE_CHECKING:
+    from rich.console import Console
 from oktapi.engine.simulate.scenarios import Scenario
 from oktapi.engine.state import State
 
@@ -199,7 +203,7 @@ def run_forecast_bench(scenarios: list[Scenario], seeds: int, jobs: int = 2) -> 
             errors.append(f"{name} seed {seed}: {outcome}")
         else:
             by_scenario[name].append(outcome)
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for scenario in scenarios:
         runs = by_scenario[scenario.name]
         if not runs:
@@ -269,7 +273,7 @@ def run_forecast_bench(scenarios: list[Scenario], seeds: int, jobs: int = 2) -> 
     }
 
 
-def print_forecast_report(result: dict, console=None) -> None:
+def print_forecast_report(result: dict, console: Console | None = None) -> None:
     """The calibration and target tables."""
     from rich.console import Console
     from rich.table import Table
