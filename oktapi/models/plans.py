@@ -1,5 +1,6 @@
 """Plan schemas: what a caller may send to create a plan or report a timestep, and what it reads."""
 
+from collections import Counter
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -51,10 +52,10 @@ class PlanCreate(Body):
     @field_validator("campaign_ids")
     @classmethod
     def _no_repeats(cls, campaign_ids: list[str]) -> list[str]:
-        seen: set[str] = set()
-        repeated = [cid for cid in campaign_ids if cid in seen or seen.add(cid)]
+        counts = Counter(campaign_ids)
+        repeated = [cid for cid, count in counts.items() if count > 1]
         if repeated:
-            listed = ", ".join(sorted(set(repeated)))
+            listed = ", ".join(sorted(repeated))
             raise ValueError(f"each campaign may appear once; repeated: {listed}")
         return campaign_ids
 

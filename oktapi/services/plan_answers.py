@@ -43,7 +43,8 @@ def allocation_document(
     plan: dict[str, Any], state: State, allocation: Allocation
 ) -> dict[str, Any]:
     """The allocation as stored and answered: plain floats, explanations only when given."""
-    explanations = allocation.explanations or [None] * len(state.campaigns)
+    explanations: list[dict[str, Any] | None] = list(allocation.explanations or [])
+    explanations = explanations or [None] * len(state.campaigns)
     items = []
     for campaign, budget, explanation in zip(
         state.campaigns, allocation.budgets.tolist(), explanations, strict=True
