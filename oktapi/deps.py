@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from pymongo.database import Database
 
 from oktapi.errors import Forbidden, NotAuthenticated
+from oktapi.repositories.users import UserRepository
 from oktapi.scope import Page, Principal
 from oktapi.security import decode_access_token
 from oktapi.settings import Settings
@@ -42,7 +43,7 @@ def get_principal(
     claims = decode_access_token(token, secret=settings.signing_key)
     if claims is None:
         raise NotAuthenticated("Invalid or expired token")
-    user = db["users"].find_one({"_id": claims["sub"]})
+    user = UserRepository(db).get(claims["sub"])
     if user is None or user.get("disabled") or user.get("token_version", 0) != claims.get("ver", 0):
         raise NotAuthenticated("Invalid or expired token")
     return Principal(

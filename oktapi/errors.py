@@ -1,6 +1,6 @@
 """One error hierarchy, mapped to API.md's status codes by one set of handlers."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +30,17 @@ class NotFound(OktopusError):
 
     def __init__(self, what: str = "Resource") -> None:
         super().__init__(f"{what} not found")
+
+
+Found = TypeVar("Found")
+
+
+def must_exist(document: Found | None, what: str) -> Found:
+    """The services' side of one rule: repositories answer None for a missing (or foreign)
+    document, services turn that into NotFound(what), which the handlers answer 404."""
+    if document is None:
+        raise NotFound(what)
+    return document
 
 
 class NotAuthenticated(OktopusError):

@@ -9,6 +9,8 @@ other after, so the database's order decides and at most one wins:
 If the plan's check came first, the deletion's later search finds the plan; if the deletion's
 search came first, the plan's later check finds the mark or the campaign gone. A mark left by
 a deletion that died half-way stops blocking plans after DELETION_MARK_SECONDS.
+
+A missing campaign, or one the caller may not see, is None here; the services raise NotFound.
 """
 
 from collections.abc import Iterable
@@ -19,7 +21,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from oktapi.errors import Conflict, NotFound
+from oktapi.errors import Conflict
 from oktapi.repositories.base import new_id, scoped, utc_now
 from oktapi.repositories.clients import ClientRepository
 from oktapi.scope import Page, Principal
@@ -46,12 +48,9 @@ class CampaignRepository:
         self._db = db
         self._campaigns = db[COLLECTION]
 
-    def get(self, principal: Principal, campaign_id: str) -> dict[str, Any]:
-        """The campaign, or NotFound("Campaign") if it is missing or not the caller's."""
-        campaign = self._campaigns.find_one(scoped(principal, {"_id": campaign_id}))
-        if campaign is None:
-            raise NotFound("Campaign")
-        return campaign
+    def get(self, principal: Principal, campaign_id: str) -> dict[str, Any] | None:
+        """The campaign, or None if it is missing or not the caller's."""
+        return self._campaigns.find_one(scoped(principal, {"_id": campaign_id}))
 
     def list_for_client(
         self, principal: Principal, client_id: str, page: Page
@@ -92,8 +91,11 @@ class CampaignRepository:
         min_budget: float,
         max_budget: float | None,
         external_id: str | None = None,
-    ) -> dict[str, Any]:
-        """Insert a campaign; the caller has already checked that it may see `client_id`."""
+    ) -> dict[str, Any] | None:
+        """Insert a campaign; the caller has already checked that it may see `client_id`.
+
+        None if the client was deleted meanwhile (the campaign is then taken back).
+        """
         now = utc_now()
         campaign_id = new_id()
         campaign: dict[str, Any] = {
@@ -115,7 +117,7 @@ class CampaignRepository:
             raise self._duplicate(client_id, campaign_id, external_id, name) from None
         if not ClientRepository(self._db).is_live(client_id):
             self._campaigns.delete_one({"_id": campaign_id})  # the client went meanwhile
-            raise NotFound("Client")
+            return None
         return campaign
 
     def _duplicate(
@@ -131,9 +133,10 @@ class CampaignRepository:
 
     def update(
         self, principal: Principal, campaign_id: str, changes: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        """The campaign with `changes` applied, or None if it is missing or not the caller's."""
         campaign = self.get(principal, campaign_id)
-        if not changes:
+        if campaign is None or not changes:
             return campaign
         changes = {**changes, "updated_at": utc_now()}
         update: dict[str, Any] = {"$set": changes}
@@ -154,7 +157,7 @@ class CampaignRepository:
                 changes.get("name", campaign["name"]),
             ) from None
         if result.matched_count == 0:
-            raise NotFound("Campaign")
+            return None  # deleted meanwhile
         return {**campaign, **changes}
 
     def in_active_plan(self, campaign_id: str) -> bool:
@@ -165,14 +168,18 @@ class CampaignRepository:
             is not None
         )
 
-    def delete(self, principal: Principal, campaign_id: str) -> dict[str, Any]:
-        """Delete the campaign unless an active plan uses it (Conflict); see the module docstring."""
+    def delete(self, principal: Principal, campaign_id: str) -> dict[str, Any] | None:
+        """Delete the campaign unless an active plan uses it (Conflict); see the module docstring.
+
+        The deleted campaign, or None if it is missing, not the caller's, or another deletion
+        finished first.
+        """
         mark = utc_now()
         campaign = self._campaigns.find_one_and_update(
             scoped(principal, {"_id": campaign_id}), {"$set": {"deleting_at": mark}}
         )
         if campaign is None:
-            raise NotFound("Campaign")
+            return None
         if self.in_active_plan(campaign_id):
             self._campaigns.update_one(
                 {"_id": campaign_id, "deleting_at": mark}, {"$unset": {"deleting_at": ""}}
@@ -185,7 +192,7 @@ class CampaignRepository:
         if result.deleted_count == 0:
             if self._campaigns.find_one({"_id": campaign_id}, projection={"_id": True}):
                 raise Conflict("The deletion took too long and was given up; delete it again")
-            raise NotFound("Campaign")  # another deletion finished first
+            return None  # another deletion finished first
         return campaign
 
     def unavailable_for_plan(

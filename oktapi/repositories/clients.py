@@ -1,5 +1,7 @@
 """Client documents; every read and write is limited to the caller's clients (field `_id`).
 
+A missing client, or one the caller may not see, is None here; the services raise NotFound.
+
 Deleting a client races with the writes that hang off it (a campaign, a plan, a timestep's
 record posted at that moment). Without transactions the database settles it in two steps:
 deletion first marks the client ``deleting``, then sweeps everything with its ``client_id``;
@@ -13,7 +15,6 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.database import Database
 
-from oktapi.errors import NotFound
 from oktapi.repositories.base import new_id, scoped, utc_now
 from oktapi.scope import Page, Principal
 
@@ -38,12 +39,9 @@ class ClientRepository:
     def _scoped(self, principal: Principal, query: dict[str, Any]) -> dict[str, Any]:
         return scoped(principal, query, SCOPE_FIELD)
 
-    def get(self, principal: Principal, client_id: str) -> dict[str, Any]:
-        """The client, or NotFound("Client") if it is missing or not the caller's."""
-        client = self._clients.find_one(self._scoped(principal, {"_id": client_id}))
-        if client is None:
-            raise NotFound("Client")
-        return client
+    def get(self, principal: Principal, client_id: str) -> dict[str, Any] | None:
+        """The client, or None if it is missing or not the caller's."""
+        return self._clients.find_one(self._scoped(principal, {"_id": client_id}))
 
     def list_page(self, principal: Principal, page: Page) -> list[dict[str, Any]]:
         return list(
@@ -84,20 +82,21 @@ class ClientRepository:
 
     def update(
         self, principal: Principal, client_id: str, changes: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        """The client with `changes` applied, or None if it is missing or not the caller's."""
         client = self.get(principal, client_id)
-        if not changes:
+        if client is None or not changes:
             return client
         changes = {**changes, "updated_at": utc_now()}
         result = self._clients.update_one(
             self._scoped(principal, {"_id": client_id}), {"$set": changes}
         )
         if result.matched_count == 0:
-            raise NotFound("Client")
+            return None  # deleted meanwhile
         return {**client, **changes}
 
-    def delete(self, principal: Principal, client_id: str) -> dict[str, Any]:
-        """Delete the client and everything that hangs off it; returns the deleted client.
+    def delete(self, principal: Principal, client_id: str) -> dict[str, Any] | None:
+        """Delete the client and everything that hangs off it; the deleted client, or None.
 
         Marked first, swept after (see the module docstring); an interrupted deletion is
         finished by deleting the client again.
@@ -106,7 +105,7 @@ class ClientRepository:
             self._scoped(principal, {"_id": client_id}), {"$set": {"deleting": True}}
         )
         if client is None:
-            raise NotFound("Client")
+            return None
         plan_ids = [
             plan["_id"]
             for plan in self._db["plans"].find({"client_id": client_id}, projection={"_id": True})

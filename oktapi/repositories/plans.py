@@ -20,11 +20,11 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from oktapi.deps import Page, Principal
 from oktapi.errors import Conflict, Invalid, NotFound
 from oktapi.repositories.base import scoped
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
+from oktapi.scope import Page, Principal
 
 PLANS = "plans"
 PLAN_TIMESTEPS = "plan_timesteps"

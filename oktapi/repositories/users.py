@@ -1,4 +1,7 @@
-"""User documents and the failed-login log that rate-limits password guessing."""
+"""User documents and the failed-login log that rate-limits password guessing.
+
+A missing user is None here; the services raise NotFound.
+"""
 
 from datetime import datetime
 from typing import Any
@@ -7,7 +10,7 @@ from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from oktapi.errors import Conflict, NotFound
+from oktapi.errors import Conflict
 from oktapi.repositories.base import new_id, utc_now
 from oktapi.scope import Page
 
@@ -21,11 +24,8 @@ class UserRepository:
     def __init__(self, db: Database) -> None:
         self._users = db[COLLECTION]
 
-    def get(self, user_id: str) -> dict[str, Any]:
-        user = self._users.find_one({"_id": user_id})
-        if user is None:
-            raise NotFound("User")
-        return user
+    def get(self, user_id: str) -> dict[str, Any] | None:
+        return self._users.find_one({"_id": user_id})
 
     def find_by_username(self, username: str) -> dict[str, Any] | None:
         return self._users.find_one({"username": username})
@@ -63,16 +63,21 @@ class UserRepository:
 
     def update(
         self, user_id: str, changes: dict[str, Any], *, revoke_tokens: bool = False
-    ) -> dict[str, Any]:
-        """Apply `changes`; `revoke_tokens` bumps token_version so earlier tokens stop working."""
+    ) -> dict[str, Any] | None:
+        """Apply `changes`; `revoke_tokens` bumps token_version so earlier tokens stop working.
+
+        The updated user, or None if there is no such user.
+        """
         user = self.get(user_id)
+        if user is None:
+            return None
         changes = {**changes, "updated_at": utc_now()}
         update: dict[str, Any] = {"$set": changes}
         if revoke_tokens:
             update["$inc"] = {"token_version": 1}
         result = self._users.update_one({"_id": user_id}, update)
         if result.matched_count == 0:
-            raise NotFound("User")
+            return None  # deleted meanwhile
         updated = {**user, **changes}
         if revoke_tokens:
             updated["token_version"] = user.get("token_version", 0) + 1
@@ -90,10 +95,9 @@ class UserRepository:
             {"$addToSet": {"client_ids": client_id}, "$set": {"updated_at": utc_now()}},
         )
 
-    def delete(self, user_id: str) -> dict[str, Any]:
-        user = self.get(user_id)
-        self._users.delete_one({"_id": user_id})
-        return user
+    def delete(self, user_id: str) -> dict[str, Any] | None:
+        """The deleted user, or None if there was none."""
+        return self._users.find_one_and_delete({"_id": user_id})
 
 
 class LoginFailureRepository:

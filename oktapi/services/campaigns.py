@@ -4,7 +4,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.errors import Invalid
+from oktapi.errors import Invalid, must_exist
 from oktapi.models.campaigns import CampaignCreate, CampaignUpdate
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.campaigns import CampaignRepository
@@ -15,8 +15,8 @@ from oktapi.scope import Page, Principal
 def create_campaign(
     *, db: Database, principal: Principal, client_id: str, body: CampaignCreate
 ) -> dict[str, Any]:
-    client = ClientRepository(db).get(principal, client_id)
-    campaign = CampaignRepository(db).create(
+    client = must_exist(ClientRepository(db).get(principal, client_id), "Client")
+    created = CampaignRepository(db).create(
         client_id=client["_id"],
         name=body.name,
         platform=body.platform,
@@ -24,6 +24,7 @@ def create_campaign(
         min_budget=body.min_budget,
         max_budget=body.max_budget,
     )
+    campaign = must_exist(created, "Client")  # None: the client was deleted meanwhile
     AuditRepository(db).append(
         actor=principal,
         action="campaign.created",
@@ -37,12 +38,12 @@ def create_campaign(
 def list_campaigns(
     *, db: Database, principal: Principal, client_id: str, page: Page
 ) -> list[dict[str, Any]]:
-    ClientRepository(db).get(principal, client_id)
+    must_exist(ClientRepository(db).get(principal, client_id), "Client")
     return CampaignRepository(db).list_for_client(principal, client_id, page)
 
 
 def get_campaign(*, db: Database, principal: Principal, campaign_id: str) -> dict[str, Any]:
-    return CampaignRepository(db).get(principal, campaign_id)
+    return must_exist(CampaignRepository(db).get(principal, campaign_id), "Campaign")
 
 
 def update_campaign(
@@ -50,7 +51,7 @@ def update_campaign(
 ) -> dict[str, Any]:
     """Checks min ≤ max on the values the campaign will have, not only on those sent."""
     campaigns = CampaignRepository(db)
-    stored = campaigns.get(principal, campaign_id)
+    stored = must_exist(campaigns.get(principal, campaign_id), "Campaign")
     changes = body.changes()
     min_budget = changes.get("min_budget", stored["min_budget"])
     max_budget = changes["max_budget"] if "max_budget" in changes else stored.get("max_budget")
@@ -63,7 +64,7 @@ def update_campaign(
     for money in ("min_budget", "max_budget"):
         if changes.get(money) is not None:
             changes[money] = float(changes[money])
-    campaign = campaigns.update(principal, campaign_id, changes)
+    campaign = must_exist(campaigns.update(principal, campaign_id, changes), "Campaign")
     if changes:
         AuditRepository(db).append(
             actor=principal,
@@ -77,7 +78,7 @@ def update_campaign(
 
 def delete_campaign(*, db: Database, principal: Principal, campaign_id: str) -> None:
     """Refused (409) while an active plan uses it; the repository settles the race with plans."""
-    stored = CampaignRepository(db).delete(principal, campaign_id)
+    stored = must_exist(CampaignRepository(db).delete(principal, campaign_id), "Campaign")
     AuditRepository(db).append(
         actor=principal,
         action="campaign.deleted",

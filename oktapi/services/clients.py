@@ -4,6 +4,7 @@ from typing import Any
 
 from pymongo.database import Database
 
+from oktapi.errors import must_exist
 from oktapi.models.clients import ClientCreate, ClientUpdate
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.clients import ClientRepository
@@ -32,14 +33,14 @@ def list_clients(*, db: Database, principal: Principal, page: Page) -> list[dict
 
 
 def get_client(*, db: Database, principal: Principal, client_id: str) -> dict[str, Any]:
-    return ClientRepository(db).get(principal, client_id)
+    return must_exist(ClientRepository(db).get(principal, client_id), "Client")
 
 
 def update_client(
     *, db: Database, principal: Principal, client_id: str, body: ClientUpdate
 ) -> dict[str, Any]:
     changes = body.changes()
-    client = ClientRepository(db).update(principal, client_id, changes)
+    client = must_exist(ClientRepository(db).update(principal, client_id, changes), "Client")
     if changes:
         AuditRepository(db).append(
             actor=principal,
@@ -53,7 +54,7 @@ def update_client(
 
 def delete_client(*, db: Database, principal: Principal, client_id: str) -> None:
     """Cascade: campaigns, plans, plan timesteps and users' access go with the client."""
-    client = ClientRepository(db).delete(principal, client_id)
+    client = must_exist(ClientRepository(db).delete(principal, client_id), "Client")
     AuditRepository(db).append(
         actor=principal,
         action="client.deleted",

@@ -12,15 +12,15 @@ from datetime import date
 import numpy as np
 from pymongo.database import Database
 
-from oktapi.deps import Principal
 from oktapi.engine import AI, Results
-from oktapi.errors import Invalid
+from oktapi.errors import Invalid, must_exist
 from oktapi.models.plans import CsvImportPublic, ResultsWaiting
 from oktapi.reports import DateOrder
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.plans import PlanRepository
 from oktapi.repositories.results import ResultRepository
+from oktapi.scope import Principal
 from oktapi.services.csv_report import CsvRejected, ParsedReport, parse_report, ranges
 from oktapi.services.figures import (
     current_figures,
@@ -78,7 +78,7 @@ def import_results(
     campaigns = CampaignRepository(db).list_by_ids(
         principal, plan["client_id"], plan["campaign_ids"]
     )
-    client = ClientRepository(db).get(principal, plan["client_id"])
+    client = must_exist(ClientRepository(db).get(principal, plan["client_id"]), "Client")
     version = plan["version"]
     report = parse_report(
         content,
@@ -114,7 +114,8 @@ def import_results(
             entries=entries,
             source="csv",
         )
-    closed_now, waiting = [], []
+    closed_now: list[int] = []
+    waiting: list[int] = []
     for timestep in to_report:
         current = load_plan(db, principal, plan_id)
         answer = report_timestep(

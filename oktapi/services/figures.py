@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 from pymongo.database import Database
 
-from oktapi.deps import Principal
 from oktapi.engine import Restatement
 from oktapi.models.plans import CampaignResult
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.plans import PlanRepository
 from oktapi.repositories.results import ResultRepository, figure_set_id, timestep_key
+from oktapi.scope import Principal
 
 RESULT_FIELDS = ("spend", "conversions", "revenue", "clicks", "impressions")
 # What the engine learns from; clicks and impressions are kept for people, not the model.

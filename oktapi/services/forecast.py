@@ -5,7 +5,6 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.deps import Principal
 from oktapi.engine.forecast import BudgetForecast, Forecaster, ForecastUnavailable
 from oktapi.errors import Conflict
 from oktapi.models.forecast import (
@@ -18,6 +17,7 @@ from oktapi.models.forecast import (
     Recommended,
 )
 from oktapi.repositories.results import ResultRepository
+from oktapi.scope import Principal
 from oktapi.services.timesteps import learned_state, load_plan
 
 

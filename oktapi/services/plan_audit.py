@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from oktapi.deps import Principal
 from oktapi.repositories.audit import AuditRepository
+from oktapi.scope import Principal
 
 
 def reporter_of(record: dict[str, Any]) -> Principal:

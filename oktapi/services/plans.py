@@ -5,10 +5,9 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.deps import Page, Principal
 from oktapi.engine import AI, DEFAULT_POLICY, Campaign, State, get_policy
 from oktapi.engine.state import min_budget_excess
-from oktapi.errors import Conflict, Invalid
+from oktapi.errors import Conflict, Invalid, must_exist
 from oktapi.models.plans import PlanCreate, PlanHistory
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.base import new_id, utc_now
@@ -16,6 +15,7 @@ from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.plans import PlanRepository
 from oktapi.repositories.results import ResultRepository
+from oktapi.scope import Page, Principal
 from oktapi.services.plan_answers import allocation_document, closed_entry, open_entry
 from oktapi.services.plan_audit import audit_allocation
 from oktapi.services.state_codec import stored_state
@@ -43,7 +43,7 @@ def create_plan(
 
     ``plan_id`` is the id an idempotency claim reserved (services/idempotency.py).
     """
-    client = ClientRepository(db).get(principal, client_id)
+    client = must_exist(ClientRepository(db).get(principal, client_id), "Client")
     campaigns = CampaignRepository(db).list_by_ids(principal, client_id, body.campaign_ids)
     found = {campaign["_id"] for campaign in campaigns}
     unknown = [cid for cid in body.campaign_ids if cid not in found]
@@ -168,7 +168,7 @@ def get_allocation(*, db: Database, principal: Principal, plan_id: str) -> dict[
 def list_plans(
     *, db: Database, principal: Principal, client_id: str, page: Page
 ) -> list[dict[str, Any]]:
-    ClientRepository(db).get(principal, client_id)
+    must_exist(ClientRepository(db).get(principal, client_id), "Client")
     repo = PlanRepository(db)
     plans = repo.list_for_client(principal, client_id, page)
     lagging = set(repo.pending_timesteps([p for p in plans if p["version"] < p["timesteps"]]))

@@ -14,12 +14,12 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.deps import Principal
 from oktapi.errors import Conflict, InvalidMany
 from oktapi.models.plans import CampaignResult, HistoryEntry
 from oktapi.repositories.base import utc_now
 from oktapi.repositories.plans import PlanRepository
 from oktapi.repositories.results import RestatementAlreadyRecorded, ResultRepository
+from oktapi.scope import Principal
 from oktapi.services.figures import apply_restatement, current_figures, restatement_changes
 from oktapi.services.plan_answers import closed_entry
 from oktapi.services.timesteps import budgets_of, catch_up, load_plan, overspend_problems

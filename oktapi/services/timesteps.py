@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 from pymongo.database import Database
 
-from oktapi.deps import Principal
 from oktapi.engine import AI, Results, State
 from oktapi.errors import Conflict, InvalidMany, NotFound
 from oktapi.models.plans import AllocationPublic, CampaignResult, PlanPublic, ResultsWaiting
@@ -35,6 +34,7 @@ from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.base import utc_now
 from oktapi.repositories.plans import PlanRepository, TimestepAlreadyRecorded
 from oktapi.repositories.results import ResultRepository
+from oktapi.scope import Principal
 from oktapi.services.figures import (
     apply_restatement,
     engine_restatement,

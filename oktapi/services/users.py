@@ -5,7 +5,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.errors import Conflict, Invalid
+from oktapi.errors import Conflict, Invalid, must_exist
 from oktapi.models.users import UserCreate, UserUpdate
 from oktapi.password_policy import password_problem
 from oktapi.repositories.audit import AuditRepository
@@ -55,7 +55,7 @@ def list_users(*, db: Database, page: Page) -> list[dict[str, Any]]:
 
 
 def get_user(*, db: Database, user_id: str) -> dict[str, Any]:
-    return UserRepository(db).get(user_id)
+    return must_exist(UserRepository(db).get(user_id), "User")
 
 
 def update_user(
@@ -63,7 +63,7 @@ def update_user(
 ) -> dict[str, Any]:
     """Role changes and password resets revoke the user's tokens; nobody demotes or disables themselves."""
     users = UserRepository(db)
-    user = users.get(user_id)
+    user = must_exist(users.get(user_id), "User")
     requested = body.changes()
     if user_id == actor.user_id:
         if requested.get("disabled"):
@@ -94,7 +94,7 @@ def update_user(
         return user
 
     revoke = "role" in changes or "password_hash" in changes or changes.get("disabled", False)
-    updated = users.update(user_id, changes, revoke_tokens=bool(revoke))
+    updated = must_exist(users.update(user_id, changes, revoke_tokens=bool(revoke)), "User")
     audit_log = AuditRepository(db)
     for action, details in audit:
         audit_log.append(actor=actor, action=action, target_id=user_id, changes=details)
@@ -104,7 +104,7 @@ def update_user(
 def delete_user(*, db: Database, actor: Principal, user_id: str) -> None:
     if user_id == actor.user_id:
         raise Conflict("You cannot delete yourself; ask another admin")
-    user = UserRepository(db).delete(user_id)
+    user = must_exist(UserRepository(db).delete(user_id), "User")
     AuditRepository(db).append(
         actor=actor,
         action="user.deleted",
