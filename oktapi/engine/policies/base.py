@@ -85,7 +85,8 @@ class Policy:
 
     name: ClassVar[str]
     uses_step: ClassVar[bool] = False
-    params: ClassVar[dict[str, Param]] = {}
+    # What each parameter may be (specs); an instance's `params` are the validated values.
+    param_specs: ClassVar[dict[str, Param]] = {}
 
     @classmethod
     def validate_params(cls, params: dict | None) -> dict:
@@ -94,20 +95,20 @@ class Policy:
             params = {}
         if not isinstance(params, dict):
             raise ValueError(f"policy '{cls.name}': policy_params must be an object")
-        unknown = sorted(set(params) - set(cls.params))
+        unknown = sorted(set(params) - set(cls.param_specs))
         if unknown:
-            allowed = ", ".join(sorted(cls.params)) or "none"
+            allowed = ", ".join(sorted(cls.param_specs)) or "none"
             raise ValueError(
                 f"policy '{cls.name}': unknown parameter(s) {', '.join(map(repr, unknown))}; "
                 f"allowed: {allowed}"
             )
         return {
             key: spec.check(cls.name, key, params.get(key, spec.default))
-            for key, spec in cls.params.items()
+            for key, spec in cls.param_specs.items()
         }
 
     def __init__(self, params: dict | None, step: float) -> None:
-        self.params = self.validate_params(params)
+        self.params: dict[str, Any] = self.validate_params(params)
         self.step = float(step)
 
     def allocate(

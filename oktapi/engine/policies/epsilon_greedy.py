@@ -16,7 +16,7 @@ class EpsilonGreedy(StepPolicy):
     """Winner: with probability epsilon a uniformly random campaign, else the best observed rate."""
 
     name: ClassVar[str] = "epsilon_greedy"
-    params: ClassVar[dict[str, Param]] = {
+    param_specs: ClassVar[dict[str, Param]] = {
         "epsilon": Param(0.1, 0.0, 1.0, help="probability of moving budget to a random campaign"),
     }
 

@@ -21,7 +21,7 @@ class Optimistic(StepPolicy):
     """
 
     name: ClassVar[str] = "optimistic"
-    params: ClassVar[dict[str, Param]] = {
+    param_specs: ClassVar[dict[str, Param]] = {
         "initial_value": Param(
             None,
             0.0,

@@ -88,7 +88,7 @@ class ResponseCurvePolicy(Policy):
     # (`simulate.run(..., tell_shapes=True)`): a plan never knows them.
     known_shapes: tuple[np.ndarray, np.ndarray] | None = None
 
-    params: ClassVar[dict[str, Param]] = {
+    param_specs: ClassVar[dict[str, Param]] = {
         "half_life": Param(
             14.0, low=0.0, low_inclusive=False, help="timesteps after which a result counts half"
         ),

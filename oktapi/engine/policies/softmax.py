@@ -32,7 +32,7 @@ class Softmax(StepPolicy):
     """Winner sampled from softmax_probabilities of the observed rates; loser the lowest rate."""
 
     name: ClassVar[str] = "softmax"
-    params: ClassVar[dict[str, Param]] = {
+    param_specs: ClassVar[dict[str, Param]] = {
         "temperature": Param(
             0.1,
             0.0,

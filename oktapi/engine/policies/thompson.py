@@ -30,7 +30,7 @@ class Thompson(StepPolicy):
     """
 
     name: ClassVar[str] = "thompson"
-    params: ClassVar[dict[str, Param]] = {
+    param_specs: ClassVar[dict[str, Param]] = {
         "prior_strength": Param(
             1.0, 0.0, None, low_inclusive=False, help="prior weight, in pseudo-conversions"
         ),

@@ -21,7 +21,7 @@ class UCB1(StepPolicy):
     """
 
     name: ClassVar[str] = "ucb"
-    params: ClassVar[dict[str, Param]] = {
+    param_specs: ClassVar[dict[str, Param]] = {
         "c": Param(1.0, 0.0, None, help="exploration constant multiplying the confidence bonus"),
     }
 
