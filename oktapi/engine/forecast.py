@@ -319,8 +319,8 @@ class Forecaster:
         curvature, family, scale = self._drawn_shapes
         mean = scale * _raw_curve(effective[None, :], curvature, family)
         if noise.common > 0:
-            shape = 1.0 / noise.common
-            mean = mean * rng.gamma(shape, 1.0 / shape, size=(PREDICTION_DRAWS, 1))
+            common_shape = 1.0 / noise.common
+            mean = mean * rng.gamma(common_shape, 1.0 / common_shape, size=(PREDICTION_DRAWS, 1))
         mean = np.maximum(mean, 0.0)
         extra = np.maximum(noise.base - 1.0 + noise.slope * mean, 0.0)  # Var / mu - 1
         over = extra > 1e-12

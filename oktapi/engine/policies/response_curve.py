@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -425,6 +425,7 @@ def _folded_curve(
     """
     n, grid_size = state.n_campaigns, len(grid[0])
     stored = state.folded.get("curve")
+    folded: dict[str, Any]
     if stored is None:
         folded = {
             "conversions": np.zeros(n),
