@@ -23,6 +23,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from oktapi.engine.policies import curves
 
@@ -35,7 +36,7 @@ DELIVERY_QUADRATURE = DELIVERY_NOISE_LOW + (1 - DELIVERY_NOISE_LOW) * (np.arange
 ORDER_VALUE_SHAPE = 4.0  # gamma shape of one conversion's revenue (coefficient of variation 0.5)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, init=False)
 class Scenario:
     """Ground truth of one simulated plan: the curves, noise, caps and bounds of its campaigns."""
 
@@ -57,23 +58,47 @@ class Scenario:
     holdout: bool = False
     campaign_ids: list[str] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        """Coerce arrays to float64 once so every evaluation is vectorised and cheap."""
-        n = len(self.scale)
-        for name in (
-            "scale",
-            "half_budget",
-            "hill_shape",
-            "value_per_conversion",
-            "spend_cap",
-            "min_budget",
-            "max_budget",
-        ):
-            value = np.broadcast_to(np.asarray(getattr(self, name), dtype=np.float64), (n,))
-            setattr(self, name, value.copy())
-        self.curve_kind = np.broadcast_to(np.asarray(self.curve_kind, dtype=np.int64), (n,)).copy()
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        objective: str,
+        total_budget: float,
+        timesteps: int,
+        curve_kind: ArrayLike,
+        scale: ArrayLike,
+        half_budget: ArrayLike,
+        hill_shape: ArrayLike,
+        value_per_conversion: ArrayLike,
+        spend_cap: ArrayLike,
+        min_budget: ArrayLike,
+        max_budget: ArrayLike,
+        efficiency: ArrayLike,
+        dispersion: float = 0.0,
+        holdout: bool = False,
+        campaign_ids: list[str] | None = None,
+    ) -> None:
+        """Scalars and lists are broadcast to one float64 value per campaign (efficiency: per
+        timestep and campaign) once, so every evaluation is vectorised and cheap."""
+        self.name, self.description, self.objective = name, description, objective
+        self.total_budget, self.timesteps = total_budget, timesteps
+        self.dispersion, self.holdout = dispersion, holdout
+        self.campaign_ids = list(campaign_ids) if campaign_ids else []
+        n = len(np.asarray(scale))
+
+        def per_campaign(value: ArrayLike) -> np.ndarray:
+            return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy()
+
+        self.scale = per_campaign(scale)
+        self.half_budget = per_campaign(half_budget)
+        self.hill_shape = per_campaign(hill_shape)
+        self.value_per_conversion = per_campaign(value_per_conversion)
+        self.spend_cap = per_campaign(spend_cap)
+        self.min_budget = per_campaign(min_budget)
+        self.max_budget = per_campaign(max_budget)
+        self.curve_kind = np.broadcast_to(np.asarray(curve_kind, dtype=np.int64), (n,)).copy()
         self.efficiency = np.broadcast_to(
-            np.asarray(self.efficiency, dtype=np.float64), (self.timesteps, n)
+            np.asarray(efficiency, dtype=np.float64), (self.timesteps, n)
         ).copy()
         self._kind_columns = [
             (int(kind), np.flatnonzero(self.curve_kind == kind))
