@@ -153,8 +153,9 @@ class Forecaster:
                 "timestep with spend"
             )
         self.state = state
-        self.policy = get_policy(state.policy)(state.policy_params, state.step)
-        assert isinstance(self.policy, ResponseCurvePolicy)
+        policy = get_policy(state.policy)(state.policy_params, state.step)
+        assert isinstance(policy, ResponseCurvePolicy)
+        self.policy: ResponseCurvePolicy = policy
         self.fit: CurveFit = self.policy.fit(state, state.timestep_budget())
         self.objective_value = (
             self.fit.revenue_per_conversion

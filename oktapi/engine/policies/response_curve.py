@@ -153,7 +153,7 @@ class ResponseCurvePolicy(Policy):
         age = state.timestep - 1 - (state.history_start + np.arange(count))
         weights = (0.5 ** (age / self.params["half_life"]))[:, None] / _tempering(state, n)
         conversion_share, revenue_share = _maturity(state, state.kept)
-        if conversion_share is not None:
+        if conversion_share is not None and revenue_share is not None:  # None together
             conversion_share, revenue_share = conversion_share[:count], revenue_share[:count]
         _add_rows(
             folded, grid, spend, conversions, revenue, weights, conversion_share, revenue_share
@@ -275,8 +275,9 @@ class ResponseCurvePolicy(Policy):
 
         conversion_share, revenue_share = _maturity(state, len(spend))
         folded = None
-        if "curve" in state.folded:
-            folded = _folded_curve(state, self._grid(state), half_life)
+        grid = self._grid(state) if "curve" in state.folded else None
+        if grid is not None:  # rows are folded into curve sums only on a plan with a grid
+            folded = _folded_curve(state, grid, half_life)
             # Discounted from when they were folded to now.
             decay = 0.5 ** ((state.timestep - folded["asof"]) / half_life)
             folded = {key: value * decay for key, value in folded.items() if key != "asof"}
