@@ -83,6 +83,9 @@ def restate_timestep(
             figures, entries, timestep, plan["version"]
         )
         if not changes and not confirmed:
+            # The figures may be another request's restatement half applied (figure sets
+            # written, close record not yet): finish it first, so every caller answers alike.
+            catch_up(db, repo.get_unscoped(plan["_id"], with_state=False) or plan)
             return timestep_entry(db, plan, timestep)
         seq = plan.get("restatements", 0)
         restatement = {
