@@ -58,26 +58,49 @@ def render(groups: dict[str, list[Requirement]], names: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check(groups: dict[str, list[Requirement]]) -> list[str]:
+    """Problems with the committed files: each declared package pinned once, in its range.
+
+    Reads the files only (no installed package is needed: CI checks before `make e2e` installs
+    the browser tests' packages).
+    """
+    problems = []
+    for filename, names in FILES.items():
+        path = ROOT / filename
+        lines = path.read_text().splitlines() if path.exists() else []
+        pins = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
+        wanted = [requirement for name in names for requirement in groups[name]]
+        if [pin.name.lower() for pin in pins] != [req.name.lower() for req in wanted]:
+            problems.append(f"{filename} does not pin exactly the packages pyproject.toml declares")
+            continue
+        for pin, requirement in zip(pins, wanted, strict=True):
+            versions = [spec.version for spec in pin.specifier if spec.operator == "=="]
+            if len(versions) != 1 or not requirement.specifier.contains(
+                versions[0], prereleases=True
+            ):
+                problems.append(
+                    f"{filename}: {pin} is not one version within {requirement.specifier or 'any'}"
+                )
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if a file is out of date")
     args = parser.parse_args()
     with (ROOT / "pyproject.toml").open("rb") as file:
         groups = declared(tomllib.load(file))
-    stale = []
+    if args.check:
+        problems = check(groups)
+        for problem in problems:
+            print(f"{problem}; run make requirements")
+        return 1 if problems else 0
     for filename, names in FILES.items():
         text = render(groups, names)
         path = ROOT / filename
-        if path.exists() and path.read_text() == text:
-            continue
-        if args.check:
-            stale.append(filename)
-        else:
+        if not path.exists() or path.read_text() != text:
             path.write_text(text)
             print(f"wrote {filename}")
-    if stale:
-        print(f"out of date with pyproject.toml: {', '.join(stale)}; run make requirements")
-        return 1
     return 0
 
 

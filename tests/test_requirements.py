@@ -41,3 +41,21 @@ def test_the_committed_files_list_every_declared_package() -> None:
         pinned = {Requirement(line).name.lower() for line in lines if line and line[0] != "#"}
         wanted = {req.name.lower() for name in names for req in groups[name]}
         assert pinned == wanted, filename
+
+
+def test_the_check_reads_the_files_and_refuses_a_pin_outside_its_range(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """--check needs no installed package (CI runs it before make e2e installs selenium)."""
+    (tmp_path / "requirements.txt").write_text("# pins\nno-such-package-oktopus==2.0\n")
+    (tmp_path / "requirements-e2e.txt").write_text("")
+    monkeypatch.setattr(requirements, "ROOT", tmp_path)
+    monkeypatch.setattr(requirements, "FILES", {"requirements.txt": ("project",)})
+    fine = requirements.declared(
+        {"project": {"dependencies": ["no-such-package-oktopus>=1"]}, "dependency-groups": {}}
+    )
+    assert requirements.check(fine) == []
+    narrow = requirements.declared(
+        {"project": {"dependencies": ["no-such-package-oktopus<2"]}, "dependency-groups": {}}
+    )
+    assert "not one version within <2" in requirements.check(narrow)[0]
