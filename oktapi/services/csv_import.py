@@ -28,9 +28,9 @@ from oktapi.services.figures import (
     restatement_changes,
 )
 from oktapi.services.restatements import restate_timestep
-from oktapi.services.state_codec import load_state
 from oktapi.services.timesteps import (
     budgets_of,
+    learned_state,
     load_plan,
     missing_campaigns,
     overspend_problems,
@@ -183,13 +183,7 @@ def _check_reported_spend(
     """Replay the file on a copy of the state so each timestep is checked against its budgets."""
     if not to_report:
         return
-    state = load_state(plan["state"])
-    ai = AI(state)
-    store = ResultRepository(db)
-    for restatement in store.restatements(
-        plan["_id"], plan.get("restatements_learned", 0), plan.get("restatements", 0)
-    ):
-        ai.restate(engine_restatement(plan["campaign_ids"], restatement))
+    ai = AI(learned_state(plan, ResultRepository(db)))
     if restatements:
         records = PlanRepository(db).get_timesteps(plan["_id"], [t for t, _, _ in restatements])
         for timestep, entries, _ in restatements:
