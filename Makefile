@@ -32,10 +32,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/requirements.py --check
-	$(BIN)/mypy
+	$(BIN)/python -m mypy
 
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	$(BIN)/python -m mypy
 
 # Rewrites requirements*.txt from pyproject.toml with the versions installed in the venv.
 requirements: $(STAMP)
@@ -46,10 +46,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m oktapi.bench --ceiling --lag --cost --forecast
+	$(BIN)/python -m bench --ceiling --lag --cost --forecast
 
 bench-quick: $(STAMP)
-	$(BIN)/python -m oktapi.bench --quick
+	$(BIN)/python -m bench --quick
 
 # The holdout scenarios driven through the REST API; fails unless it hands out the engine's budgets.
 bench-api: $(STAMP)

@@ -3,7 +3,7 @@
 For each scenario and seed: create a client, its campaigns (with the scenario's bounds) and a
 plan (policy, params and seed given), then for each timestep take the allocation the API
 answered, let the simulated market respond (the same market generator as the engine's bench,
-`oktapi.engine.simulate.run.environment_rng`) and post the results. The budgets the API handed
+`bench.simulate.run.environment_rng`) and post the results. The budgets the API handed
 out are scored against the clairvoyant oracle, next to what the engine's own simulation scores
 with the same seed. The two must agree exactly: then `make bench` measures what API users get,
 and a scenario held out of tuning can be checked through the service itself.
@@ -43,8 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from oktapi.engine.policies import DEFAULT_POLICY
-from oktapi.engine.simulate import (
+from bench.simulate import (
     HOLDOUT_SCENARIOS,
     SCENARIOS,
     fresh_scenarios,
@@ -52,7 +51,7 @@ from oktapi.engine.simulate import (
     oracle,
     score,
 )
-from oktapi.engine.simulate.lag import (
+from bench.simulate.lag import (
     LAG_SCENARIOS,
     LAG_STREAM,
     MODES,
@@ -60,8 +59,9 @@ from oktapi.engine.simulate.lag import (
     LagScenario,
     run_lagged,
 )
-from oktapi.engine.simulate.run import environment_rng, run
-from oktapi.engine.simulate.scenarios import Scenario
+from bench.simulate.run import environment_rng, run
+from bench.simulate.scenarios import Scenario
+from oktapi.engine.policies import DEFAULT_POLICY
 
 # Budgets equal to this relative tolerance count as "the same allocation" (JSON round-trips
 # floats exactly, so in practice the two paths agree to the last bit).

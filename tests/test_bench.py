@@ -1,4 +1,4 @@
-"""`python -m oktapi.bench --quick` keeps working: table, results.json and PNGs (never timing)."""
+"""`python -m bench --quick` keeps working: table, results.json and PNGs (never timing)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from oktapi.bench import QUICK_SCENARIOS, Variant, default_variants, run_bench
+from bench import QUICK_SCENARIOS, Variant, default_variants, run_bench
 from oktapi.engine.policies import POLICIES
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def bench_cli(*args: str) -> subprocess.CompletedProcess:
-    """Run `python -m oktapi.bench ARGS` from the repository, capturing its output."""
+    """Run `python -m bench ARGS` from the repository, capturing its output."""
     return subprocess.run(
-        [sys.executable, "-m", "oktapi.bench", *args],
+        [sys.executable, "-m", "bench", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -108,7 +108,7 @@ def test_the_ceiling_is_a_reference_row_not_a_policy():
 
 def test_holdout_flag_selects_the_holdout_scenarios():
     """--holdout swaps the shipped scenarios for the randomised holdout family."""
-    from oktapi.bench import _resolve_scenarios
+    from bench.runner import _resolve_scenarios
 
     holdout = _resolve_scenarios(None, holdout=True)
     assert holdout and all(s.holdout for s in holdout)
@@ -124,7 +124,7 @@ def test_unknown_policy_is_a_usage_error():
 
 def test_fresh_scenarios_are_new_markets_of_the_holdout_family():
     """--fresh SEED: new randomised markets nobody tuned on, named after their seed."""
-    from oktapi.engine.simulate import HOLDOUT_SCENARIOS, fresh_scenarios
+    from bench.simulate import HOLDOUT_SCENARIOS, fresh_scenarios
 
     fresh = fresh_scenarios(777, 3)
     assert [s.name for s in fresh] == ["fresh777_1", "fresh777_2", "fresh777_3"]

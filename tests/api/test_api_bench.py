@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from oktapi.engine.simulate import get_scenario, oracle, run, score
+from bench.simulate import get_scenario, oracle, run, score
 from scripts.api_bench import compare, drive_scenario
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from bench.simulate.run import environment_rng, run
+from bench.simulate.scenarios import get_scenario
 from oktapi.app import create_app
-from oktapi.engine.simulate.run import environment_rng, run
-from oktapi.engine.simulate.scenarios import get_scenario
 from oktapi.repositories.plans import PlanRepository
 from oktapi.repositories.results import ResultRepository
 from oktapi.services import timesteps as timestep_service

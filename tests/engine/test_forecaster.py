@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.simulate import get_scenario
+from bench.simulate.forecast_bench import calibration_run
+from bench.simulate.run import campaigns_of, environment_rng
 from oktapi.engine import AI, Campaign, Results, State
 from oktapi.engine.forecast import EXTRAPOLATION_FACTOR, Forecaster, ForecastUnavailable
 from oktapi.engine.policies.bounds import within_bounds
-from oktapi.engine.simulate import get_scenario
-from oktapi.engine.simulate.forecast_bench import calibration_run
-from oktapi.engine.simulate.run import campaigns_of, environment_rng
 
 
 def _learned(name: str = "saturating", timesteps: int = 12, seed: int = 1) -> State:

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from bench.simulate.lag import LagScenario, lag_pmf, run_lagged
+from bench.simulate.scenarios import EXPONENTIAL, Scenario
 from oktapi.engine import AI, Campaign, Restatement, Results, State
 from oktapi.engine.maturity import MATURITY_HORIZON, Maturity
 from oktapi.engine.policies import base, response_curve
 from oktapi.engine.policies.base import CampaignTotals
-from oktapi.engine.simulate.lag import LagScenario, lag_pmf, run_lagged
-from oktapi.engine.simulate.scenarios import EXPONENTIAL, Scenario
 
 THREE = [Campaign("a"), Campaign("b", min_budget=5.0), Campaign("c", max_budget=40.0)]
 

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from oktapi.engine.simulate import SCENARIOS, Scenario, best_split, max_plus_split, oracle, score
-from oktapi.engine.simulate.scenarios import EXPONENTIAL, HILL, LINEAR, holdout_scenarios
+from bench.simulate import SCENARIOS, Scenario, best_split, max_plus_split, oracle, score
+from bench.simulate.scenarios import EXPONENTIAL, HILL, LINEAR, holdout_scenarios
 
 
 def _scenario(**overrides) -> Scenario:

@@ -8,8 +8,8 @@ a change made the default allocate worse, not bad luck.
 import numpy as np
 import pytest
 
+from bench.simulate import evaluate
 from oktapi.engine.policies import DEFAULT_POLICY
-from oktapi.engine.simulate import evaluate
 
 SEEDS = [0, 1, 2]
 

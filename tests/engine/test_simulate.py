@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oktapi.engine.policies.curves import saturation
-from oktapi.engine.simulate import (
+from bench.simulate import (
     HOLDOUT_SCENARIOS,
     SCENARIOS,
     chapelle_li_check,
@@ -14,8 +13,9 @@ from oktapi.engine.simulate import (
     get_scenario,
     run,
 )
-from oktapi.engine.simulate.run import environment_rng
-from oktapi.engine.simulate.scenarios import DELIVERY_NOISE_LOW, LOGARITHMIC
+from bench.simulate.run import environment_rng
+from bench.simulate.scenarios import DELIVERY_NOISE_LOW, LOGARITHMIC
+from oktapi.engine.policies.curves import saturation
 
 
 def test_shipped_scenarios_cover_the_promised_range():

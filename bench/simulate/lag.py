@@ -29,10 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oktapi.engine.ai import AI, Restatement, Results
-from oktapi.engine.policies import DEFAULT_POLICY
-from oktapi.engine.simulate.run import campaigns_of, environment_rng
-from oktapi.engine.simulate.scenarios import (
+from bench.simulate.run import campaigns_of, environment_rng
+from bench.simulate.scenarios import (
     EXPONENTIAL,
     HILL,
     LINEAR,
@@ -40,6 +38,8 @@ from oktapi.engine.simulate.scenarios import (
     Scenario,
     _weekly,
 )
+from oktapi.engine.ai import AI, Restatement, Results
+from oktapi.engine.policies import DEFAULT_POLICY
 from oktapi.engine.state import Campaign, State
 
 MODES = ("final", "morning", "restated")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from oktapi.engine.simulate.scenarios import Scenario
+from bench.simulate.scenarios import Scenario
 
 DEFAULT_GRID_POINTS = 401
 

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from oktapi.engine.simulate.oracle import OracleTrajectory
-from oktapi.engine.simulate.scenarios import Scenario
+from bench.simulate.oracle import OracleTrajectory
+from bench.simulate.scenarios import Scenario
 
 REACH_FRACTION = 0.9
 

@@ -1,4 +1,4 @@
-"""How good the forecasts are, measured against the simulated truth (`python -m oktapi.bench --forecast`).
+"""How good the forecasts are, measured against the simulated truth (`python -m bench --forecast`).
 
 (b) Calibration: a plan on the default policy meets a scenario; before each timestep after the
 first, the forecast of the allocation the plan is about to hand out (`Forecaster.predict` and
@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bench.simulate.oracle import best_split
+from bench.simulate.run import campaigns_of, environment_rng
 from oktapi.engine.ai import AI, Results
 from oktapi.engine.forecast import Forecaster, ForecastUnavailable
-from oktapi.engine.simulate.oracle import best_split
-from oktapi.engine.simulate.run import campaigns_of, environment_rng
 
 if TYPE_CHECKING:
     from rich.console import Console
-from oktapi.engine.simulate.scenarios import Scenario
+from bench.simulate.scenarios import Scenario
 from oktapi.engine.state import State
 
 TARGET_MULTIPLIERS = (0.5, 1.0, 2.0)

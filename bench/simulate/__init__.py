@@ -1,16 +1,16 @@
 """Simulated markets with known truth, a clairvoyant oracle and the metrics the bench reports.
 
 Typical use (e.g. tuning a policy):
-    from oktapi.engine.simulate import SCENARIOS, evaluate
+    from bench.simulate import SCENARIOS, evaluate
     metrics = evaluate("saturating", "response_curve", params={}, seeds=10)
     mean_percent = sum(m.percent_of_oracle for m in metrics) / len(metrics)
 """
 
-from oktapi.engine.simulate.chapelle_li import chapelle_li_check, thompson_regret
-from oktapi.engine.simulate.metrics import RunMetrics, score, volatility
-from oktapi.engine.simulate.oracle import OracleTrajectory, best_split, max_plus_split, oracle
-from oktapi.engine.simulate.run import RunTrace, evaluate, run
-from oktapi.engine.simulate.scenarios import (
+from bench.simulate.chapelle_li import chapelle_li_check, thompson_regret
+from bench.simulate.metrics import RunMetrics, score, volatility
+from bench.simulate.oracle import OracleTrajectory, best_split, max_plus_split, oracle
+from bench.simulate.run import RunTrace, evaluate, run
+from bench.simulate.scenarios import (
     HOLDOUT_SCENARIOS,
     SCENARIOS,
     Scenario,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.simulate.metrics import RunMetrics, score
+from bench.simulate.oracle import oracle
+from bench.simulate.scenarios import Scenario, get_scenario
 from oktapi.engine.ai import AI, Results
-from oktapi.engine.simulate.metrics import RunMetrics, score
-from oktapi.engine.simulate.oracle import oracle
-from oktapi.engine.simulate.scenarios import Scenario, get_scenario
 from oktapi.engine.state import Campaign, State
 
 ENVIRONMENT_STREAM = 0x0E4F  # separates the environment's seed sequence from the plan's seed

@@ -1,0 +1,157 @@
+"""`python -m bench`: every registered policy against the clairvoyant oracle.
+
+Runs each policy (seed policies at several steps s, the others once) on every scenario over
+several seeds, prints % of the oracle's expected objective (mean +- std per scenario and the mean
+over scenarios), the allocate timing per policy and the Chapelle & Li check, and writes
+results.json plus one cumulative-regret PNG per scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.extras import run_cost_bench, run_lag_bench
+from bench.runner import (
+    DEFAULT_SEEDS,
+    DEFAULT_STEPS,
+    QUICK_SCENARIOS,
+    QUICK_SEEDS,
+    QUICK_STEPS,
+    _resolve_scenarios,
+    default_variants,
+    run_bench,
+)
+from bench.simulate import Scenario, fresh_scenarios
+from bench.tables import plot_regret, print_cost_report, print_lag_report, print_report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point; returns the process exit code (1 if any run failed)."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer seeds, scenarios and steps")
+    parser.add_argument("--holdout", action="store_true", help="run the holdout scenarios")
+    parser.add_argument(
+        "--fresh",
+        type=int,
+        metavar="SEED",
+        help="run FRESH_COUNT new randomised holdout-family scenarios drawn with this seed",
+    )
+    parser.add_argument(
+        "--fresh-count", type=int, default=10, help="how many fresh scenarios (default 10)"
+    )
+    parser.add_argument("--policies", help="comma-separated policy names (default: all registered)")
+    parser.add_argument("--scenarios", help="comma-separated scenario names")
+    parser.add_argument("--seeds", type=int, help=f"seeds per scenario (default {DEFAULT_SEEDS})")
+    parser.add_argument("--steps", help="comma-separated steps, e.g. 0.01,0.05")
+    parser.add_argument(
+        "--params",
+        help='policy params as JSON, e.g. \'{"response_curve": {"half_life": 14}}\'',
+    )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="add the default policy told every campaign's true curve shape (a reference row)",
+    )
+    parser.add_argument(
+        "--lag",
+        action="store_true",
+        help="also run the reporting-lag scenarios three ways (final, morning, restated daily)",
+    )
+    parser.add_argument(
+        "--lag-only", action="store_true", help="run only the reporting-lag table (and --cost)"
+    )
+    parser.add_argument(
+        "--cost",
+        action="store_true",
+        help="also time one engine timestep at 20 and 2,400 of a 2,500 x 10 plan",
+    )
+    parser.add_argument(
+        "--forecast",
+        action="store_true",
+        help="also measure the forecasts: 80%% interval coverage, error, target recommendations",
+    )
+    parser.add_argument("--forecast-only", action="store_true", help="run only the forecast table")
+    parser.add_argument("--out", default="bench", help="directory for results.json and PNGs")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = parser.parse_args(argv)
+
+    steps: tuple[float, ...] = QUICK_STEPS if args.quick else DEFAULT_STEPS
+    if args.steps:
+        steps = tuple(float(step) for step in args.steps.split(","))
+    seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
+    scenarios: list[str | Scenario] | None = args.scenarios.split(",") if args.scenarios else None
+    if args.fresh is not None and (scenarios or args.holdout):
+        parser.error("--fresh replaces --scenarios and --holdout; give only one of them")
+    if scenarios is None and args.quick and not args.holdout:
+        scenarios = list(QUICK_SCENARIOS)
+    policies = args.policies.split(",") if args.policies else None
+    try:
+        if args.fresh is not None:
+            scenarios = list(fresh_scenarios(args.fresh, args.fresh_count))
+        params = json.loads(args.params) if args.params else None
+        if params is not None and not (
+            isinstance(params, dict) and all(isinstance(v, dict) for v in params.values())
+        ):
+            raise ValueError("--params must be a JSON object of policy name -> params object")
+        variants = default_variants(policies, steps, params)
+        if scenarios:
+            _resolve_scenarios(scenarios, args.holdout)  # unknown names: the usage error here
+    except ValueError as error:  # json.JSONDecodeError is a ValueError too
+        parser.error(str(error))
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    extra: dict = {}
+    if args.lag or args.lag_only:
+        extra["lag"] = run_lag_bench(seeds, jobs=max(args.jobs, 1))
+        print_lag_report(extra["lag"])
+    if args.cost:
+        extra["cost"] = run_cost_bench()
+        print_cost_report(extra["cost"])
+    if args.forecast or args.forecast_only:
+        from bench.simulate.forecast_bench import print_forecast_report, run_forecast_bench
+
+        extra["forecast"] = run_forecast_bench(
+            _resolve_scenarios(scenarios, args.holdout), seeds, jobs=max(args.jobs, 1)
+        )
+        print_forecast_report(extra["forecast"])
+    if args.forecast_only:
+        (out_dir / "forecast.json").write_text(json.dumps(extra["forecast"], indent=1))
+        print(f"Wrote {out_dir / 'forecast.json'}")
+        return 1 if extra["forecast"]["errors"] else 0
+    if args.lag_only:
+        (out_dir / "results.json").write_text(json.dumps(extra, indent=1))
+        print(f"Wrote {out_dir / 'results.json'}")
+        return 1 if extra.get("lag", {}).get("errors") else 0
+
+    result = run_bench(
+        variants,
+        scenarios,
+        seeds,
+        holdout=args.holdout,
+        jobs=max(args.jobs, 1),
+        progress=not args.no_progress,
+        time_policies=True,
+        chapelle_li_seeds=20 if args.quick else 100,
+        ceiling=args.ceiling,
+    )
+    print_report(result)
+    if "lag" in extra:
+        print_lag_report(extra["lag"])
+    if "cost" in extra:
+        print_cost_report(extra["cost"])
+    if "forecast" in extra:
+        from bench.simulate.forecast_bench import print_forecast_report
+
+        print_forecast_report(extra["forecast"])
+    (out_dir / "results.json").write_text(json.dumps(result.to_dict() | extra, indent=1))
+    paths = plot_regret(result, out_dir)
+    print(f"Wrote {out_dir / 'results.json'} and {len(paths)} PNGs in {out_dir}/")
+    failed = any(cell.errors for row in result.measured_rows for cell in row.cells.values())
+    failed = failed or bool(extra.get("lag", {}).get("errors"))
+    failed = failed or bool(extra.get("forecast", {}).get("errors"))
+    return 1 if failed else 0
