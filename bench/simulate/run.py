@@ -17,6 +17,7 @@ from bench.simulate.metrics import RunMetrics, score
 from bench.simulate.oracle import oracle
 from bench.simulate.scenarios import Scenario, get_scenario
 from oktapi.engine.ai import AI, Results
+from oktapi.engine.policies.response_curve import ResponseCurvePolicy
 from oktapi.engine.state import Campaign, State
 
 ENVIRONMENT_STREAM = 0x0E4F  # separates the environment's seed sequence from the plan's seed
@@ -85,9 +86,12 @@ def run(
     )
     ai = AI(state)
     if tell_shapes:
-        if not hasattr(ai.policy, "known_shapes"):
+        if not isinstance(ai.policy, ResponseCurvePolicy):
             raise ValueError(f"policy {policy!r} cannot be told the curve shapes")
-        ai.policy.known_shapes = scenario.curve_shapes()
+        # The same policy (same params and step), built with the truth the plan never has.
+        ai.policy = ResponseCurvePolicy(
+            state.policy_params, state.step, known_shapes=scenario.curve_shapes()
+        )
     market_rng = environment_rng(scenario, seed)
     timesteps, n = scenario.timesteps, scenario.n_campaigns
     budgets = np.zeros((timesteps, n))

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from oktapi.engine.policies import curves
+from oktapi.engine import curves
 
 LINEAR, EXPONENTIAL, HILL, LOGARITHMIC = 0, 1, 2, 3
 CURVE_NAMES = {LINEAR: "linear", EXPONENTIAL: "exponential", HILL: "hill", LOGARITHMIC: "log"}
@@ -140,15 +140,15 @@ class Scenario:
     def curve_shapes(self) -> tuple[np.ndarray, np.ndarray]:
         """Each campaign's true curve shape as (curvature k, family) in the default policy's terms.
 
-        Family 0 is the exponential 1 - e^(-x/k), family h the Hill curve of power h, and
-        `curves.LOGARITHMIC` log(1 + x/k); a linear campaign is an exponential with k far beyond
+        Family codes as `oktapi.engine.curves.family_of` reads them: the exponential
+        1 - e^(-x/k), the Hill curve of power h, and `curves.LOGARITHMIC` log(1 + x/k); a linear campaign is an exponential with k far beyond
         any budget. What the bench tells the "told the shapes" ceiling (only the scales are then
         left to learn).
         """
         curvature = np.where(self.curve_kind == LINEAR, 1e6 * self.total_budget, self.half_budget)
         family = np.select(
             [self.curve_kind == HILL, self.curve_kind == LOGARITHMIC],
-            [self.hill_shape, curves.LOGARITHMIC],
+            [self.hill_shape, curves.LOGARITHMIC.code],
             0.0,
         )
         return curvature, family

@@ -30,9 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oktapi.engine.curves import raw_curve
+from oktapi.engine.curves.folding import row_maturity
 from oktapi.engine.policies import get_policy
 from oktapi.engine.policies.bounds import fit_to_bounds
-from oktapi.engine.policies.curves import _raw_curve
 from oktapi.engine.policies.response_curve import (
     CAP_PROBE,
     CurveFit,
@@ -40,7 +41,6 @@ from oktapi.engine.policies.response_curve import (
     _budget_grid,
     _greedy_split,
     _largest_budget_meeting,
-    _maturity,
 )
 from oktapi.engine.state import State
 
@@ -180,7 +180,7 @@ class Forecaster:
         self._drawn_shapes = (
             curvature,
             family,
-            scale / _raw_curve(np.float64(posterior.reference_spend), curvature, family),
+            scale / raw_curve(np.float64(posterior.reference_spend), curvature, family),
         )
 
     # ----- the split ------------------------------------------------------------------------
@@ -318,7 +318,7 @@ class Forecaster:
         noise = self.noise
         effective = np.minimum(budgets, self.fit.cap)
         curvature, family, scale = self._drawn_shapes
-        mean = scale * _raw_curve(effective[None, :], curvature, family)
+        mean = scale * raw_curve(effective[None, :], curvature, family)
         if noise.common > 0:
             common_shape = 1.0 / noise.common
             mean = mean * rng.gamma(common_shape, 1.0 / common_shape, size=(PREDICTION_DRAWS, 1))
@@ -460,7 +460,7 @@ def _noise_model(state: State, fit: CurveFit, half_life: float) -> NoiseModel:
     rows, n = spend.shape
     weights = (0.5 ** (np.arange(rows)[::-1] / half_life))[:, None] * np.ones((1, n))
     fitted = fit.posterior.expected(np.minimum(spend, fit.cap))
-    conversion_share, _ = _maturity(state, rows)
+    conversion_share, _ = row_maturity(state, rows)
     if conversion_share is not None:
         fitted = fitted * conversion_share
     mask = (fitted > 1e-9) & (spend > 0)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from oktapi.engine import AI, Campaign, Results, State
+from oktapi.engine.curves import fit_curves
 from oktapi.engine.policies import DEFAULT_POLICY, get_policy
-from oktapi.engine.policies.curves import fit_curves
 from tests.engine.helpers import run_plan
 
 POLICY = "response_curve"

@@ -15,7 +15,7 @@ from bench.simulate import (
 )
 from bench.simulate.run import environment_rng
 from bench.simulate.scenarios import DELIVERY_NOISE_LOW, LOGARITHMIC
-from oktapi.engine.policies.curves import saturation
+from oktapi.engine.curves import saturation
 
 
 def test_shipped_scenarios_cover_the_promised_range():

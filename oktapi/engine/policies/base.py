@@ -18,7 +18,7 @@ PolicyOutput = tuple[np.ndarray, list[dict] | None, str | None]
 
 # A campaign that spent less than this share of what the best spender spent (as a share of
 # budget) last timestep cannot win budget this timestep: it could not use more.
-UNDER_DELIVERY_SHARE = 0.95
+UNDER_DELIVERY_VS_BEST = 0.95
 
 # Credible interval reported in explanations (5% and 95% posterior quantiles).
 EXPLANATION_QUANTILES = (0.05, 0.95)
@@ -280,7 +280,7 @@ def under_delivering(state: State) -> np.ndarray:
         return np.zeros(state.n_campaigns, dtype=bool)
     delivery = np.divide(spend, allocated, out=np.ones_like(spend), where=funded)
     best_delivery = float(delivery[funded].max())
-    return funded & (delivery < UNDER_DELIVERY_SHARE * best_delivery)
+    return funded & (delivery < UNDER_DELIVERY_VS_BEST * best_delivery)
 
 
 def gamma_interval(shape: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

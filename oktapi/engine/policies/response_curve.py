@@ -1,9 +1,9 @@
 """The default policy: learn each campaign's response curve and jump to the best split.
 
 Rule, each timestep (before any spend: an even split):
-1. Fit a Bayesian response curve per campaign (``curves.py``: exponential-saturation and Hill
-   S-curve shapes on a grid, conjugate Gamma-Poisson scale, pooled priors) to the history of
-   (spend, conversions). Old rows weigh 0.5 ** (age / half_life), and a Bayesian change-point
+1. Fit a Bayesian response curve per campaign (``oktapi/engine/curves``: exponential-saturation
+   and Hill S-curve shapes on a grid, conjugate Gamma-Poisson scale, pooled priors) to the
+   history of (spend, conversions). Old rows weigh 0.5 ** (age / half_life), and a Bayesian change-point
    model per campaign drops the rows before a detected change, so drift and drops are followed
    within days. For the revenue objective, revenue per conversion is each campaign's average
    shrunk towards the average over campaigns (each counted once), multiplied onto the curve.
@@ -27,13 +27,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from oktapi.engine.curves import CurvePosterior, fit_curves, shape_grid
+from oktapi.engine.curves.folding import (
+    fold_into_curve,
+    folded_curve,
+    restate_in_curve,
+    row_maturity,
+)
+from oktapi.engine.curves.value import value_per_conversion
 from oktapi.engine.policies.base import Param, Policy, PolicyOutput
 from oktapi.engine.policies.bounds import fit_to_bounds
-from oktapi.engine.policies.curves import CurvePosterior, fit_curves, saturation, shape_grid
 
 if TYPE_CHECKING:
     from oktapi.engine.state import State
@@ -42,25 +49,15 @@ if TYPE_CHECKING:
 CHANGE_WINDOW_HALF_LIVES = 2.0
 # Budget grid for the split: points per campaign.
 GRID_POINTS = 65
-# A campaign "under-delivers" when it spends less than this share of its budget; it is then
-# capped at what it spent, plus a probe so a cap that rises is noticed.
-UNDER_DELIVERY_SHARE = 0.8
+# A campaign that spent under this share of what it was given is capped at what it spent (its
+# delivery, not its results, stopped it), plus a probe so a cap that rises is noticed.
+CAP_DELIVERY_SHARE = 0.8
 CAP_PROBE = 0.05
 # Rows older than this many half-lives no longer count as evidence of a cap.
 CAP_MEMORY_HALF_LIVES = 2.0
-# Revenue per conversion: each campaign's average is shrunk to the pooled one with the weight
-# of this many conversions. At 1 a high-value campaign looked average for its first few
-# conversions, which at ~0.5 conversions per timestep took ~10 timesteps to overcome. Chosen by
-# the bench (0.15 to 0.4 all gained on the holdout scenarios); 1 -> 0.25 moved the shipped mean
-# 93.3 -> 93.4 and the holdout mean 81.7 -> 81.9 (30 seeds), fresh markets (`--fresh 777 / 888 /
-# 999`, 10 seeds) +0.1 / +1.2 / -0.2. It says one order's value varies less (cv^2 ~0.25 for a cv
-# of 0.5) than values differ between campaigns; estimating that ratio from the plan's data was
-# too noisy (bench: no gain).
-VALUE_PRIOR_CONVERSIONS = 0.25
 # History rows kept as rows (older ones are folded into sums): at least MIN_KEPT_ROWS, more if
-# the change-point window or the learned-cap memory need it, at most MAX_KEPT_ROWS.
-# Bench (30 seeds): 32 scored as keeping every row on the shipped scenarios (93.6 both), and
-# keeps a late timestep's cost near an early one's (a 96-row window cost 1.4x a 20-row one).
+# the change-point window or the learned-cap memory need it, at most MAX_KEPT_ROWS; 32 scored
+# as keeping every row at a bounded cost per timestep (bench: docs/engine.md).
 MIN_KEPT_ROWS = 32
 MAX_KEPT_ROWS = 400
 # Draws used for the 80% credible interval in the explanations.
@@ -84,10 +81,6 @@ class ResponseCurvePolicy(Policy):
 
     name: ClassVar[str] = "response_curve"
     uses_step: ClassVar[bool] = False
-    # Each campaign's true (curvature, family), set only by the bench's "told the shapes" ceiling
-    # (`simulate.run(..., tell_shapes=True)`): a plan never knows them.
-    known_shapes: tuple[np.ndarray, np.ndarray] | None = None
-
     param_specs: ClassVar[dict[str, Param]] = {
         "half_life": Param(
             14.0, low=0.0, low_inclusive=False, help="timesteps after which a result counts half"
@@ -124,6 +117,19 @@ class ResponseCurvePolicy(Policy):
         ),
     }
 
+    def __init__(
+        self,
+        params: dict | None,
+        step: float,
+        *,
+        known_shapes: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """known_shapes, each campaign's true (curvature, family code), is for the bench's "told
+        the shapes" ceiling only (`bench.simulate.run(..., tell_shapes=True)`): a plan never
+        knows them, and every policy the service builds has None."""
+        super().__init__(params, step)
+        self.known_shapes = known_shapes
+
     def kept_rows(self) -> int:
         """Rows kept as rows: at least MIN_KEPT_ROWS, and what the change-point window and
         the learned-cap memory need (at most MAX_KEPT_ROWS); older rows are folded."""
@@ -132,33 +138,11 @@ class ResponseCurvePolicy(Policy):
         return min(max(MIN_KEPT_ROWS, needed), MAX_KEPT_ROWS)
 
     def fold_rows(self, state: State, count: int) -> None:
-        """Fold the oldest rows into discounted sums per campaign and grid shape.
-
-        What the curve fit needs from a row is additive: its weighted conversions, curve
-        exposure (thinned by its maturity) and conversions * log curve, each divided by the
-        row's over-dispersion tempering (the one of the last fit), plus its weighted revenue and
-        maturity-corrected conversions for the value per conversion. Kept discounted to
-        ``asof``: at a later timestep they are multiplied by 0.5 ** (elapsed / half_life).
-        """
+        """Fold the oldest rows into the curve fit's discounted sums (`curves.folding`)."""
         super().fold_rows(state, count)
         grid = self._grid(state)
-        if grid is None:
-            return
-        n = state.n_campaigns
-        folded = _folded_curve(state, grid, self.params["half_life"])
-        _bring_to(folded, state.timestep, self.params["half_life"])
-        spend = state.spend[:count]
-        conversions = np.maximum(state.conversions[:count], 0.0)
-        revenue = state.revenue[:count]
-        age = state.timestep - 1 - (state.history_start + np.arange(count))
-        weights = (0.5 ** (age / self.params["half_life"]))[:, None] / _tempering(state, n)
-        conversion_share, revenue_share = _maturity(state, state.kept)
-        if conversion_share is not None and revenue_share is not None:  # None together
-            conversion_share, revenue_share = conversion_share[:count], revenue_share[:count]
-        _add_rows(
-            folded, grid, spend, conversions, revenue, weights, conversion_share, revenue_share
-        )
-        state.folded["curve"] = _curve_to_plain(folded)
+        if grid is not None:
+            fold_into_curve(state, grid, self.params["half_life"], count)
 
     def restate_folded(
         self,
@@ -172,36 +156,17 @@ class ResponseCurvePolicy(Policy):
         """Replace a folded row's contribution: subtract the previous figures', add the new."""
         super().restate_folded(state, timestep, indices, previous, previous_observed_at, rows)
         grid = self._grid(state)
-        if grid is None or "curve" not in state.folded:
-            return
-        n = state.n_campaigns
-        folded = _folded_curve(state, grid, self.params["half_life"])
-        _bring_to(folded, state.timestep, self.params["half_life"])
-        weight = 0.5 ** ((state.timestep - 1 - timestep) / self.params["half_life"])
-        weights = np.zeros((1, n))
-        weights[0, indices] = weight / _tempering(state, n)[indices]
-        for sign, figures, observed in (
-            (-1.0, previous, previous_observed_at),
-            (1.0, rows, np.full(len(indices), state.timestep)),
-        ):
-            spend, conversions, revenue = (np.zeros((1, n)) for _ in range(3))
-            spend[0, indices], conversions[0, indices], revenue[0, indices] = figures
-            conversion_share = revenue_share = None
-            if state.maturity.learnt:
-                ages = np.zeros((1, n), dtype=np.int64)
-                ages[0, indices] = observed - timestep
-                conversion_share, revenue_share = state.maturity.shares(state.platforms, ages)
-            _add_rows(
-                folded,
+        if grid is not None and "curve" in state.folded:
+            restate_in_curve(
+                state,
                 grid,
-                spend,
-                conversions,
-                revenue,
-                sign * weights,
-                conversion_share,
-                revenue_share,
+                self.params["half_life"],
+                timestep,
+                indices,
+                previous,
+                previous_observed_at,
+                rows,
             )
-        state.folded["curve"] = _curve_to_plain(folded)
 
     def _grid(self, state: State) -> tuple[np.ndarray, np.ndarray, float] | None:
         """(curvatures, families, reference spend) of the plan's shape grid, or None."""
@@ -273,15 +238,15 @@ class ResponseCurvePolicy(Policy):
         weights = 0.5 ** (age / half_life)
         reference_spend = _reference_spend(state, timestep_budget, n)
 
-        conversion_share, revenue_share = _maturity(state, len(spend))
+        conversion_share, revenue_share = row_maturity(state, len(spend))
         folded = None
         grid = self._grid(state) if "curve" in state.folded else None
         if grid is not None:  # rows are folded into curve sums only on a plan with a grid
-            folded = _folded_curve(state, grid, half_life)
+            folded = folded_curve(state, grid, half_life)
             # Discounted from when they were folded to now.
             decay = 0.5 ** ((state.timestep - folded["asof"]) / half_life)
             folded = {key: value * decay for key, value in folded.items() if key != "asof"}
-        revenue_per_conversion = _value_per_conversion(
+        revenue_per_conversion = value_per_conversion(
             conversions,
             revenue,
             weights,
@@ -362,144 +327,12 @@ def _reference_spend(state: State, timestep_budget: float, n: int) -> float:
     return max(typical, 1e-12) / n
 
 
-def _maturity(state: State, rows: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Share of the final conversions and revenue each kept row shows, or None before any
-    restatement was seen (the plan then treats every figure as final, as it always did)."""
-    if not state.maturity.learnt:
-        return None, None
-    timesteps = state.history_start + np.arange(rows)
-    ages = np.asarray(state.observed_at, dtype=float).reshape(rows, -1) - timesteps[:, None]
-    return state.maturity.shares(state.platforms, ages.astype(np.int64))
-
-
-def _value_per_conversion(
-    conversions: np.ndarray,
-    revenue: np.ndarray,
-    weights: np.ndarray,
-    conversion_share: np.ndarray | None = None,
-    revenue_share: np.ndarray | None = None,
-    folded: tuple[np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
-    """Revenue per conversion per campaign, shrunk towards the average over campaigns.
-
-    With reporting lag a row shows conversion_share of its final conversions and revenue_share
-    of its final revenue, so its revenue is compared with conversions * revenue_share /
-    conversion_share (what its conversions would have earned by the age its revenue shows).
-    """
-    weights = weights.reshape(len(weights), -1)
-    if conversion_share is not None:
-        conversions = conversions * (revenue_share / np.maximum(conversion_share, 1e-12))
-    weighted_conversions = np.sum(weights * conversions, axis=0)
-    weighted_revenue = np.sum(weights * revenue, axis=0)
-    if folded is not None:
-        weighted_conversions = weighted_conversions + folded[0]
-        weighted_revenue = weighted_revenue + folded[1]
-    total = weighted_conversions.sum()
-    pooled = 1.0
-    if total > 0:
-        # Each campaign counts once (weighted by its evidence, saturating at 1), so a
-        # high-volume campaign does not lend its own value to every campaign yet to convert.
-        evidence = weighted_conversions / (weighted_conversions + VALUE_PRIOR_CONVERSIONS)
-        converted = weighted_conversions > 0
-        with np.errstate(over="ignore", invalid="ignore"):
-            own = np.where(
-                converted, weighted_revenue / np.where(converted, weighted_conversions, 1.0), 0.0
-            )
-            pooled = float(np.sum(evidence * own) / np.sum(evidence))
-        if not math.isfinite(pooled):
-            pooled = weighted_revenue.sum() / total
-    return (weighted_revenue + VALUE_PRIOR_CONVERSIONS * pooled) / (
-        weighted_conversions + VALUE_PRIOR_CONVERSIONS
-    )
-
-
-_CURVE_SUMS = ("conversions", "exposure", "conversions_log_curve", "revenue", "value_conversions")
-
-
-def _folded_curve(
-    state: State, grid: tuple[np.ndarray, np.ndarray, float], half_life: float
-) -> dict:
-    """The folded sums as arrays, discounted to ``asof`` (zeros when nothing is folded yet).
-
-    On read the sums are brought to asof = state.timestep, so rows added now use weights
-    relative to the current timestep.
-    """
-    n, grid_size = state.n_campaigns, len(grid[0])
-    stored = state.folded.get("curve")
-    folded: dict[str, Any]
-    if stored is None:
-        folded = {
-            "conversions": np.zeros(n),
-            "exposure": np.zeros((n, grid_size)),
-            "conversions_log_curve": np.zeros((n, grid_size)),
-            "revenue": np.zeros(n),
-            "value_conversions": np.zeros(n),
-        }
-        folded["asof"] = state.timestep
-        return folded
-    folded = {key: np.array(stored[key], dtype=np.float64) for key in _CURVE_SUMS}
-    folded["asof"] = int(stored["asof"])
-    return folded
-
-
-def _curve_to_plain(folded: dict) -> dict:
-    """The folded sums as plain lists for the state, discounted to their asof."""
-    return {key: np.asarray(folded[key]).tolist() for key in _CURVE_SUMS} | {
-        "asof": int(folded["asof"])
-    }
-
-
-def _bring_to(folded: dict, timestep: int, half_life: float) -> None:
-    """Discount the folded sums in place from their asof to ``timestep``."""
-    decay = 0.5 ** ((timestep - folded["asof"]) / half_life)
-    for key in _CURVE_SUMS:
-        folded[key] = folded[key] * decay
-    folded["asof"] = timestep
-
-
-def _tempering(state: State, n: int) -> np.ndarray:
-    """Each campaign's over-dispersion tempering of the oldest row in the last fit (1 before)."""
-    tempering = state.folded.get("tempering")
-    return np.ones(n) if tempering is None else np.asarray(tempering, dtype=np.float64)
-
-
-def _add_rows(
-    folded: dict,
-    grid: tuple[np.ndarray, np.ndarray, float],
-    spend: np.ndarray,
-    conversions: np.ndarray,
-    revenue: np.ndarray,
-    weights: np.ndarray,
-    conversion_share: np.ndarray | None,
-    revenue_share: np.ndarray | None,
-) -> None:
-    """Add rows (rows, n) with per-cell weights to the folded sums."""
-    curvatures, families, reference_spend = grid
-    curve = saturation(spend[:, :, None], curvatures, families, reference_spend)
-    with np.errstate(divide="ignore"):
-        log_curve = np.log(np.maximum(curve, 1e-300))
-    value_conversions = conversions
-    if conversion_share is not None:
-        curve = curve * conversion_share[:, :, None]
-        value_conversions = conversions * (revenue_share / np.maximum(conversion_share, 1e-12))
-    weighted = weights * conversions
-    folded["conversions"] = folded["conversions"] + weighted.sum(axis=0)
-    folded["exposure"] = folded["exposure"] + np.einsum("tn,tnk->nk", weights, curve)
-    folded["conversions_log_curve"] = folded["conversions_log_curve"] + np.einsum(
-        "tn,tnk->nk", weighted, log_curve
-    )
-    folded["revenue"] = folded["revenue"] + (weights * revenue).sum(axis=0)
-    folded["value_conversions"] = folded["value_conversions"] + (weights * value_conversions).sum(
-        axis=0
-    )
-
-
 def _learned_cap(
     allocated: np.ndarray, spend: np.ndarray, age: np.ndarray, half_life: float
 ) -> np.ndarray:
     """The most each campaign spent in recent timesteps where it under-delivered, else inf."""
     recent = (age <= CAP_MEMORY_HALF_LIVES * half_life)[:, None]
-    under = recent & (spend < UNDER_DELIVERY_SHARE * allocated)
+    under = recent & (spend < CAP_DELIVERY_SHARE * allocated)
     cap = np.where(under, spend, -np.inf).max(axis=0, initial=-np.inf)
     return np.where(np.isfinite(cap), np.maximum(cap, 0.0), np.inf)
 

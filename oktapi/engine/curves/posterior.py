@@ -1,23 +1,18 @@
-"""Bayesian response curves per campaign, fitted on a grid of curve shapes.
+"""Bayesian response curves per campaign: the posterior over (shape, scale) and its fit.
 
-Model: expected conversions A·g(spend), g one of a grid of shapes: exponential saturation
-1 - e^(-x/k) over log-spaced k (from "saturated at once" to "linear over the whole budget"),
-and Hill S-curves x^h / (x^h + k^h), h in {2, 3}, with k within 8x of an even share. Why: given
-the shape, A has a conjugate Gamma-Poisson posterior, so the exact posterior over (shape, A)
-takes a few vectorised numpy operations (no MCMC, no Gaussian process) — well under the 20 ms
-budget for 50 campaigns and 90 timesteps — and the split stays a cheap greedy (exact for the
-concave shapes, on the concave hull for S-curves). On the bench, exponential-only and
-exponential+Hill scored the same within noise (10 seeds); Hill shapes are kept because S-curves
-are what marketing-mix models fit. Hill shapes with unbounded k made things much worse: from
-data near the current split their extrapolation explodes, hence the bounded k and 30% prior.
+Model: expected conversions A·g(spend), g one of the shapes of `grid.shape_grid`. Given the
+shape, A has a conjugate Gamma-Poisson posterior, so the exact posterior over (shape, A) takes a
+few vectorised numpy operations (no MCMC, no Gaussian process) — well under the 20 ms budget for
+50 campaigns and 90 timesteps — and the split stays a cheap greedy (exact for the concave
+shapes, on the concave hull for S-curves).
 
-Everything is scale-free: k is gridded relative to the reference spend r (an even share of
-the planned timestep budget), every g is normalised so g(r) = 1 (A means "conversions per
-timestep at an even share"), and the prior on A is centred on the plan's pooled estimate with
-a strength estimated from how much the campaigns differ (partial pooling, at most 2
-pseudo-conversions). The prior over shapes is the population of the plan's campaigns (one
+Everything is scale-free: every g is normalised so g(r) = 1 at the reference spend r (A means
+"conversions per timestep at an even share"), and the prior on A is centred on the plan's pooled
+estimate with a strength estimated from how much the campaigns differ (partial pooling, at most
+2 pseudo-conversions). The prior over shapes is the population of the plan's campaigns (one
 empirical-Bayes EM step), so a sparse campaign borrows its siblings' shape. Observations are
-weighted (discounting, change points) and tempered by the estimated over-dispersion of each row.
+weighted (discounting, change points: `changes.py`) and tempered by the estimated
+over-dispersion of each row.
 """
 
 from __future__ import annotations
@@ -27,117 +22,21 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammaln
 
-# Curvature grid, relative to the reference spend r: from "saturated at r/20" to "linear far
-# beyond the whole timestep budget" (the upper end grows with the number of campaigns).
-CURVATURE_GRID_SIZE = 24
-LOWEST_CURVATURE = 1 / 20
-HIGHEST_CURVATURE_PER_CAMPAIGN = 20.0
-# S-curves (Hill, power h): half-saturation k within HILL_RANGE of the reference spend, on a
-# grid of HILL_GRID_SIZE per power; their share of the prior before the population adapts it.
-HILL_POWERS = (2.0, 3.0)
-HILL_GRID_SIZE = 10
-HILL_RANGE = 8.0
-HILL_PRIOR_SHARE = 0.3
+from oktapi.engine.curves.changes import current_segment_probability
+from oktapi.engine.curves.families import saturation, saturation_slope
+from oktapi.engine.curves.grid import shape_grid
+
 # Prior on A: Gamma centred on the plan's pooled estimate, its shape (pseudo-conversions of
-# evidence) estimated from the campaigns' spread and kept in this range. Mixing weight of a
-# flat prior in the pooled curvature prior.
+# evidence) estimated from the campaigns' spread and kept in this range.
 MIN_PRIOR_SHAPE = 0.5
 MAX_PRIOR_SHAPE = 2.0
+# Mixing weight of a flat prior in the pooled curvature prior (no shape ever ruled out a priori).
 FLAT_CURVATURE_SHARE = 0.2
-# Over-dispersion factor (quasi-Poisson) is estimated but kept in this range.
+# The over-dispersion factor (quasi-Poisson) is estimated but kept in this range.
 MAX_DISPERSION = 50.0
-# Weight of the fitted variance function against one factor for the plan, in the geometric
-# mean each row is tempered by (see _dispersion). Bench, 30 seeds, against 0: 0.3 / 0.5 / 0.7 / 1
-# moved shipped +0.11 / +0.14 / +0.01 / -0.12, holdout +0.63 / +0.76 / +0.76 / +1.07, fresh 777
-# +0.36 / +0.66 / +0.74 / +0.64 and fresh 888 +0.41 / +0.23 / +0.36 / +0.30.
+# Weight of the fitted variance function against the plan's one factor in the geometric mean
+# each row is tempered by (`_dispersion`); chosen on the bench (docs/engine.md).
 VARIANCE_FUNCTION_WEIGHT = 0.5
-# Change points: prior probability that a campaign's scale changes at a given timestep.
-CHANGE_HAZARD = 0.02
-# Family code of log(1 + x/k): not on the grid (it never saturates, and funded campaigns long
-# saturated; see docs/engine.md), but a shape the bench's ceiling can be told.
-LOGARITHMIC = -1.0
-
-
-def shape_grid(
-    reference_spend: float, n_campaigns: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(k, family, prior weight) of every grid shape; family 0 = exponential, h = Hill power."""
-    highest = HIGHEST_CURVATURE_PER_CAMPAIGN * max(n_campaigns, 1)
-    exponential = reference_spend * np.geomspace(LOWEST_CURVATURE, highest, CURVATURE_GRID_SIZE)
-    hill = reference_spend * np.geomspace(1 / HILL_RANGE, HILL_RANGE, HILL_GRID_SIZE)
-    curvatures = np.concatenate([exponential, *([hill] * len(HILL_POWERS))])
-    families = np.concatenate(
-        [np.zeros(CURVATURE_GRID_SIZE), np.repeat(HILL_POWERS, HILL_GRID_SIZE)]
-    )
-    hill_share = HILL_PRIOR_SHARE if HILL_POWERS else 0.0
-    prior = np.where(
-        families == 0,
-        (1 - hill_share) / CURVATURE_GRID_SIZE,
-        hill_share / max(len(HILL_POWERS) * HILL_GRID_SIZE, 1),
-    )
-    return curvatures, families, prior
-
-
-def _raw_curve(spend: np.ndarray | float, curvature: np.ndarray, family: np.ndarray) -> np.ndarray:
-    """Unnormalised shape: 1 - e^(-x/k) for family 0, the Hill curve of power h for family h > 0,
-    log(1 + x/k) for LOGARITHMIC (not on the grid; the bench's ceiling may be told it)."""
-    ratio = np.maximum(spend, 0.0) / curvature
-    if np.ndim(family) == 1 and np.shape(ratio)[-1:] == np.shape(family):
-        # The grid itself along the last axis: each family is one contiguous block of columns.
-        result = np.empty(np.shape(ratio))
-        for start, stop, power in _family_blocks(family):
-            block = ratio[..., start:stop]
-            if power == 0:
-                result[..., start:stop] = -np.expm1(-block)
-            elif power == LOGARITHMIC:
-                result[..., start:stop] = np.log1p(block)
-            else:
-                if power == 2:
-                    powered = block * block
-                elif power == 3:
-                    powered = block * block * block
-                else:
-                    powered = block**power
-                result[..., start:stop] = powered / (1.0 + powered)
-        return result
-    powered = ratio ** np.maximum(family, 1.0)
-    result = np.where(family > 0, powered / (1.0 + powered), -np.expm1(-ratio))
-    if np.any(family == LOGARITHMIC):
-        result = np.where(family == LOGARITHMIC, np.log1p(ratio), result)
-    return result
-
-
-def _family_blocks(family: np.ndarray) -> list[tuple[int, int, float]]:
-    """(start, stop, power) of each run of equal family codes along the grid."""
-    edges = np.flatnonzero(np.diff(family)) + 1
-    starts = np.concatenate(([0], edges))
-    stops = np.concatenate((edges, [len(family)]))
-    return [(int(a), int(b), float(family[a])) for a, b in zip(starts, stops, strict=True)]
-
-
-def _raw_slope(spend: np.ndarray, curvature: np.ndarray, family: np.ndarray) -> np.ndarray:
-    """Derivative of the unnormalised shape with respect to spend."""
-    ratio = np.maximum(spend, 0.0) / curvature
-    power = np.maximum(family, 1.0)
-    hill = power * ratio ** (power - 1.0) / (1.0 + ratio**power) ** 2
-    slope = np.where(family > 0, hill, np.exp(-ratio))
-    if np.any(family == LOGARITHMIC):
-        slope = np.where(family == LOGARITHMIC, 1.0 / (1.0 + ratio), slope)
-    return slope / curvature
-
-
-def saturation(
-    spend: np.ndarray, curvature: np.ndarray, family: np.ndarray, reference_spend: float
-) -> np.ndarray:
-    """g(x), normalised to 1 at the reference spend so A is comparable across shapes."""
-    return _raw_curve(spend, curvature, family) / _raw_curve(reference_spend, curvature, family)
-
-
-def saturation_slope(
-    spend: np.ndarray, curvature: np.ndarray, family: np.ndarray, reference_spend: float
-) -> np.ndarray:
-    """dg/dx: the marginal return of one more unit of budget, per unit of A."""
-    return _raw_slope(spend, curvature, family) / _raw_curve(reference_spend, curvature, family)
 
 
 @dataclass(frozen=True)
@@ -145,7 +44,7 @@ class CurvePosterior:
     """Posterior over (shape, A) per campaign: categorical over the grid, Gamma(A | shape)."""
 
     curvatures: np.ndarray  # (K,)
-    families: np.ndarray  # (K,) 0 = exponential, h = Hill power (LOGARITHMIC if told)
+    families: np.ndarray  # (K,) family codes (`families.family_of`)
     reference_spend: float
     curvature_probs: np.ndarray  # (n, K)
     scale_shape: np.ndarray  # (n, K)
@@ -331,7 +230,7 @@ def fit_curves(
     dispersion, tempering = _dispersion(first, curve, spend, conversions, weights)
     folded_weight: np.ndarray | float = 1.0
     if detect_changes and len(spend) > 1:
-        in_current = _current_segment_probability(
+        in_current = current_segment_probability(
             first, curve, log_curve, conversions, weights / tempering, change_window, folded
         )
         weights = weights * in_current
@@ -339,75 +238,6 @@ def fit_curves(
     elif np.all(tempering <= 1.0):
         return first
     return posterior(weights / tempering, dispersion, tempering, folded_weight)
-
-
-def _current_segment_probability(
-    posterior: CurvePosterior,
-    curve: np.ndarray,
-    log_curve: np.ndarray,
-    conversions: np.ndarray,
-    weights: np.ndarray,
-    window: int,
-    folded: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
-    """P(row t belongs to the campaign's current regime), shape (timesteps, n).
-
-    Bayesian change-point model: at most one change of the scale A per campaign within the
-    last ``window`` timesteps, with a geometric prior (hazard per timestep), under each
-    campaign's most probable shape. Segment evidences are exact Gamma-Poisson marginals, for
-    every split point at once (cumulative sums over the window).
-    """
-    timesteps, n_campaigns = conversions.shape
-    window = min(window, timesteps - 1)
-    shape_index = np.argmax(posterior.curvature_probs, axis=1)  # (n,)
-    campaign = np.arange(n_campaigns)
-    own_curve = curve[:, campaign, shape_index]  # (T, n)
-    own_log_curve = log_curve[:, campaign, shape_index]
-    prior_shape = posterior.prior_shape[shape_index]
-    prior_rate = posterior.prior_rate[shape_index]
-    weighted_conversions = weights * conversions
-    parts = (weighted_conversions, weights * own_curve, weighted_conversions * own_log_curve)
-    # Folded rows (older than every kept one) only add to the "no change" total.
-    totals = [part.sum(axis=0, keepdims=True) for part in parts]
-    if folded is not None:
-        totals = [
-            totals[0] + folded[0][None, :],
-            totals[1] + folded[1][campaign, shape_index][None, :],
-            totals[2] + folded[2][campaign, shape_index][None, :],
-        ]
-    # Candidate splits: 0 (no change in the window), then T-window .. T-1; "after" sums the rows
-    # from the split on, "before" the rows ahead of it.
-    after = [
-        np.concatenate((total, np.cumsum(part[-window:][::-1], axis=0)[::-1]))
-        for part, total in zip(parts, totals, strict=True)
-    ]
-    before = [part[:1] - part for part in after]
-
-    def log_evidence(sums: list[np.ndarray]) -> np.ndarray:
-        total_conversions, total_curve, conversions_log_curve = sums
-        shape = prior_shape + total_conversions
-        return (
-            conversions_log_curve
-            + gammaln(shape)
-            - gammaln(prior_shape)
-            + prior_shape * np.log(prior_rate)
-            - shape * np.log(prior_rate + total_curve)
-        )
-
-    split = np.concatenate(([0], np.arange(timesteps - window, timesteps)))[:, None]
-    log_prior = np.where(
-        split == 0,
-        window * np.log1p(-CHANGE_HAZARD),
-        np.log(CHANGE_HAZARD) + (timesteps - 1 - split) * np.log1p(-CHANGE_HAZARD),
-    )
-    before_evidence = np.where(split == 0, 0.0, log_evidence(before))
-    log_posterior = log_prior + log_evidence(after) + before_evidence  # (window + 1, n)
-    log_posterior -= log_posterior.max(axis=0, keepdims=True)
-    probability = np.exp(log_posterior)
-    probability /= probability.sum(axis=0, keepdims=True)
-    in_current = np.repeat(probability[:1], timesteps, axis=0)
-    in_current[timesteps - window :] += np.cumsum(probability[1:], axis=0)
-    return in_current
 
 
 def _normalise(log_weights: np.ndarray) -> np.ndarray:
