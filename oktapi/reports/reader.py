@@ -8,31 +8,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from oktapi.reports.formats import FORMATS, PLAIN, ReportFormat
+from oktapi.reports.conventions import METRICS, Record, date_order, decimal_mark
 from oktapi.reports.formats.base import header_currency, normal_header
 from oktapi.reports.formats.meta_ads import is_conversion
-from oktapi.reports.formats.microsoft_ads import preamble_values
+from oktapi.reports.header import (
+    check_header,
+    column_name,
+    locate_header,
+    refuse_unknown_header,
+    results_need_indicator,
+)
 from oktapi.reports.problems import Problem, ReportRejected, quoted, ranges
-from oktapi.reports.text import decode, first_cells, rows
+from oktapi.reports.text import decode, rows
 from oktapi.reports.values import (
     DATE_EXAMPLE,
     MAX_VALUE,
     NONE_MARKS,
     DateOrder,
     DecimalMark,
-    decide_date_order,
-    decimal_evidence,
     numeric_parts,
     parse_date,
     parse_number,
     split_currency,
 )
 
-MAX_PREAMBLE_LINES = 20  # Microsoft Advertising writes about ten "Key: value" lines
-DELIMITERS = (",", ";", "\t")
-METRICS = ("spend", "conversions", "revenue")
 _MANGLED_ID = re.compile(r"^\d(?:[.,]\d+)?[eE]\+?\d+$")
-_PREAMBLE_DATE = re.compile(r"(?<![\d/.-])\d{1,2}/\d{1,2}/\d{4}(?![\d/])")
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,6 @@ class Report:
     rows: tuple[ReportRow, ...]  # in file order, one per (day or timestep, campaign)
     summed: tuple[tuple[int, ...], ...]  # file rows added up because they share day and campaign
     currency: str | None  # the file's currency if it names one
-
-
-@dataclass
-class _Record:
-    line: int
-    cells: dict[str, str]
 
 
 def read_report(
@@ -138,121 +132,34 @@ class _Reader:
     def read(self, content: bytes) -> Report:
         text = decode(content).replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
-        found = _locate_header(lines)
+        found = locate_header(lines)
         if found is None:
-            self._refuse_unknown_header(lines)
-        index, delimiter, fmt, header = found  # type: ignore[misc]
+            refuse_unknown_header(lines)
+        index, delimiter, fmt, header = found
         self.fmt, self.header = fmt, header
         self.columns = fmt.columns(header)
         if "end" in self.columns and normal_header(header[self.columns["date"]]) == "day":
             del self.columns["end"]  # broken down by day: Reporting ends is the range's end
         preamble = lines[:index]
-        self._check_header(preamble)
+        self.problems += check_header(fmt, header, self.columns, self.currency, preamble)
         records = self._records("\n".join(lines[index:]), delimiter, index + 1)
         if not records and not self.problems:
             raise ReportRejected([("the file has a header but no rows", ("body",))])
-        mark = self._decimal_mark(records, delimiter)
-        order = self._date_order(records, preamble)
+        mark = decimal_mark(records, delimiter, self.problems)
+        order, self.order_refused = date_order(
+            records, preamble, header, self.columns, self.date_order, self.problems
+        )
         parsed = [row for row in (self._row(r, mark, order) for r in records) if row is not None]
         self._check_indicators(records)
         return self._combine(parsed)
 
-    def _refuse_unknown_header(self, lines: list[str]) -> None:
-        first = next((line for line in lines if line.strip()), "")
-        if not first:
-            raise ReportRejected(
-                [
-                    (
-                        "the file is empty: expected a header row and one row per campaign and day",
-                        ("body",),
-                    )
-                ]
-            )
-        header = max((first_cells(first, d) for d in DELIMITERS), key=len)
-        missing = PLAIN.missing(PLAIN.columns(header))
-        shown = ", ".join(name.strip()[:40] for name in header[:30])
-        raise ReportRejected(
-            [
-                (
-                    f"missing column(s): {', '.join(missing)}; found: {shown}. The file is not a "
-                    "Google Ads, Meta, TikTok or Microsoft Advertising report Oktopus knows, nor "
-                    "the plain columns date (or timestep), campaign, spend, conversions, revenue",
-                    ("body", "header"),
-                )
-            ]
-        )
-
     def _name(self, field: str) -> str:
         """The file's own header for a field, as messages show it."""
-        return self.header[self.columns[field]].strip()[:40]
-
-    def _check_header(self, preamble: list[str]) -> None:
-        fmt, columns = self.fmt, self.columns
-        missing = fmt.missing(columns)
-        if missing:
-            normal = [normal_header(name) for name in self.header]
-            for name, span in fmt.period_columns.items():
-                if name in normal and "date" not in columns:
-                    header = self.header[normal.index(name)].strip()[:40]
-                    raise ReportRejected(
-                        [
-                            (
-                                f"column {header!r}: each row is a total over {span}, but "
-                                f"results are read per day; {fmt.how_to_get_days}",
-                                ("body", "header", "date"),
-                            )
-                        ]
-                    )
-            found = ", ".join(name.strip()[:40] for name in self.header[:30])
-            read_as = "" if fmt is PLAIN else f" (read as a {fmt.label} report)"
-            raise ReportRejected(
-                [
-                    (
-                        f"missing column(s): {', '.join(missing)}; found: {found}{read_as}",
-                        ("body", "header"),
-                    )
-                ]
-            )
-        for field in ("spend", "revenue"):
-            if field in columns:
-                stated = header_currency(self.header[columns[field]])
-                if stated and stated != self.currency:
-                    self.problems.append(
-                        (
-                            f"column {self._name(field)!r} is in {stated} but the client's "
-                            f"currency is {self.currency}: export the report in {self.currency} "
-                            f"or import it for a client in {stated}",
-                            ("body", "header", field),
-                        )
-                    )
-        aggregation = preamble_values(preamble).get("report aggregation", "")
-        if aggregation and aggregation.strip().lower() not in ("daily", "day"):
-            self.problems.append(
-                (
-                    f"the report's aggregation is {quoted(aggregation)}: each row is a total "
-                    f"over more than a day, but results are read per day; {fmt.how_to_get_days}",
-                    ("body", "header", "date"),
-                )
-            )
-        if self._results_need_indicator() and "indicator" not in columns:
-            self.problems.append(
-                (
-                    f"column {self._name('conversions')!r} counts whatever each campaign is "
-                    "optimised for (link clicks, reach or purchases) and the export has no "
-                    "'Result indicator' column to say which; add the Result indicator column "
-                    "to the export, or export the Purchases column instead of Results",
-                    ("body", "header", "conversions"),
-                )
-            )
-
-    def _results_need_indicator(self) -> bool:
-        """Meta's `Results` column is only conversions if its indicator says so."""
-        conversions = self.columns.get("conversions")
-        return conversions is not None and normal_header(self.header[conversions]) == "results"
+        return column_name(self.header, self.columns, field)
 
     # --- rows -----------------------------------------------------------------------------
 
-    def _records(self, text: str, delimiter: str, first_line: int) -> list[_Record]:
+    def _records(self, text: str, delimiter: str, first_line: int) -> list[Record]:
         records = []
         reader = rows(text, delimiter, first_line)
         next(reader, None)  # the header itself
@@ -263,7 +170,7 @@ class _Reader:
                 field: cells[index].strip() if index < len(cells) else ""
                 for field, index in self.columns.items()
             }
-            records.append(_Record(line, values))
+            records.append(Record(line, values))
         return records
 
     def _is_summary(self, cells: list[str]) -> bool:
@@ -277,81 +184,7 @@ class _Reader:
             return False
         return filled[0].casefold().startswith("total")
 
-    def _decimal_mark(self, records: list[_Record], delimiter: str) -> DecimalMark:
-        evidence: dict[str, int] = {}
-        for record in records:
-            for field in METRICS:
-                mark = decimal_evidence(record.cells.get(field, ""))
-                if mark is not None:
-                    evidence.setdefault(mark, record.line)
-        if len(evidence) > 1:
-            raise ReportRejected(
-                [
-                    *self.problems,
-                    (
-                        f"numbers are written both with '.' as decimal mark (row "
-                        f"{evidence['.']}) and with ',' (row {evidence[',']}): export the "
-                        "report again in one format",
-                        ("body", "rows", max(evidence.values())),
-                    ),
-                ]
-            )
-        if evidence:
-            return "," if "," in evidence else "."
-        return "," if delimiter == ";" else "."
-
-    def _date_order(self, records: list[_Record], preamble: list[str]) -> DateOrder | None:
-        """Day or month first, as the file proves it (a day above 12 in a row or the preamble)."""
-        fields = [field for field in ("date", "end") if field in self.columns]
-        if not fields or "timestep" in self.columns or self.date_order is not None:
-            return self.date_order
-        # "Report Time: 11/25/2026 - 12/1/2026" above Microsoft's header writes dates the same way
-        cells = [
-            (line, match.group())
-            for line, text in enumerate(preamble, start=1)
-            for match in _PREAMBLE_DATE.finditer(text)
-        ]
-        cells += [(record.line, record.cells[field]) for record in records for field in fields]
-        seen: dict[DateOrder, tuple[int, str]] = {}
-        ambiguous: tuple[int, str] | None = None
-        for line, raw in cells:
-            parts = numeric_parts(raw)
-            if parts is None:
-                continue
-            proven, needed = decide_date_order([parts])
-            for order in proven:
-                seen.setdefault(order, (line, raw))
-            if needed and not proven and ambiguous is None and line > len(preamble):
-                ambiguous = (line, raw)
-        name = self._name("date")
-        self.order_refused = len(seen) > 1 or (not seen and ambiguous is not None)
-        if len(seen) > 1:
-            (dmy_line, dmy), (mdy_line, mdy) = seen["dmy"], seen["mdy"]
-            self.problems.append(
-                (
-                    f"column {name!r}: dates are written day first (row {dmy_line}: "
-                    f"{quoted(dmy)}) and month first (row {mdy_line}: {quoted(mdy)}); "
-                    "export the report again with one date format",
-                    ("body", "header", "date"),
-                )
-            )
-            return None
-        if seen:
-            return next(iter(seen))
-        if ambiguous is not None:
-            line, raw = ambiguous
-            self.problems.append(
-                (
-                    f"column {name!r}: dates like {quoted(raw)} (row {line}) can be read day "
-                    "first or month first, and no date in the file has a day above 12 to tell "
-                    "which; export the report with dates as YYYY-MM-DD (or tell the import the "
-                    "order: date_order=dmy or date_order=mdy)",
-                    ("body", "header", "date"),
-                )
-            )
-        return None
-
-    def _row(self, record: _Record, mark: DecimalMark, order: DateOrder | None) -> ReportRow | None:
+    def _row(self, record: Record, mark: DecimalMark, order: DateOrder | None) -> ReportRow | None:
         cells, line = record.cells, record.line
         before = len(self.problems)
 
@@ -453,9 +286,9 @@ class _Reader:
             return None
         return value
 
-    def _check_indicators(self, records: list[_Record]) -> None:
+    def _check_indicators(self, records: list[Record]) -> None:
         """Meta's Results must all count one kind of conversion to be added up as conversions."""
-        if "indicator" not in self.columns or not self._results_need_indicator():
+        if "indicator" not in self.columns or not results_need_indicator(self.header, self.columns):
             return
         name = self._name("indicator")
         kinds: dict[str, list[int]] = {}
@@ -550,18 +383,3 @@ def _external_id(raw: str) -> str | None:
     if raw in NONE_MARKS or _MANGLED_ID.match(raw):
         return None
     return raw
-
-
-def _locate_header(lines: list[str]) -> tuple[int, str, ReportFormat, list[str]] | None:
-    """The header line, its delimiter and format; exports put titles and key: value lines above."""
-    for index, line in enumerate(lines[:MAX_PREAMBLE_LINES]):
-        if not line.strip():
-            continue
-        for delimiter in DELIMITERS:
-            cells = first_cells(line, delimiter)
-            if len(cells) < 2:
-                continue
-            for fmt in FORMATS:
-                if fmt.looks_like_header(cells, lines[:index]):
-                    return index, delimiter, fmt, cells
-    return None
