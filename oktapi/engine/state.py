@@ -332,11 +332,12 @@ class State:
 
     # ----- serialization --------------------------------------------------------------------
 
-    def to_dict(self) -> dict:
+    def to_dict(self, *, history: bool = True) -> dict:
         """Plain JSON/BSON-safe dict: str, float, int < 2**63, bool, None, list, dict only.
 
         History is one list of rows (lists of floats) per HISTORY_COLUMNS column, not a dict per
-        cell: the kept rows, timesteps ``history_start`` .. ``timestep`` - 1.
+        cell: the kept rows, timesteps ``history_start`` .. ``timestep`` - 1. ``history=False``
+        leaves it out (``{}``), for a caller that stores the columns its own way.
         """
         return {
             "version": STATE_FORMAT_VERSION,
@@ -354,6 +355,7 @@ class State:
             "history": {
                 name: self._history[index, : self.kept].tolist()
                 for index, name in enumerate(HISTORY_COLUMNS)
+                if history
             },
             "folded": _plain(self.folded),
             "maturity": self.maturity.to_dict(),
@@ -394,7 +396,8 @@ class State:
             timesteps=int(data["timesteps"]),
             objective=data["objective"],
             policy=data["policy"],
-            policy_params=get_policy(data["policy"]).validate_params(data["policy_params"]),
+            # Validated when the plan was created; the policy checks them again when built.
+            policy_params=dict(data["policy_params"]),
             step=float(data["step"]),
             seed=int(data["seed"]),
             rng=_rng_from_dict(data["rng"]),
@@ -419,6 +422,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
+        if all(type(item) is float for item in value):
+            return list(value)  # the folded sums: a row of floats copies in one step
         return [_plain(item) for item in value]
     if isinstance(value, np.ndarray):
         return value.tolist()

@@ -22,14 +22,13 @@ def _pack(column: Any) -> str:
 
 
 def stored_state(state: State) -> dict[str, Any]:
-    """The engine state as stored: every history column packed into one string."""
-    document = state.to_dict()
-    history = document["history"]
+    """The engine state as stored: every history column packed into one string (from the
+    state's arrays; the history is never turned into lists on the way)."""
+    document = state.to_dict(history=False)
     packed: dict[str, Any] = {"encoding": HISTORY_ENCODING}
     for name in HISTORY_COLUMNS:
-        column = getattr(state, name, None)
-        packed[name] = _pack(column if isinstance(column, np.ndarray) else history[name])
-    document["history"] = {**history, **packed}
+        packed[name] = _pack(getattr(state, name))
+    document["history"] = packed
     return document
 
 

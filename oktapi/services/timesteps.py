@@ -268,15 +268,21 @@ def learned_state(
 ) -> State:
     """The plan's engine state after the restatements it has not learnt yet (up to
     ``learnt_up_to``, all by default): what the next close will learn from. Changes nothing."""
-    state = load_state(plan["state"])
+    return _learned_ai(plan, store, learnt_up_to).state
+
+
+def _learned_ai(
+    plan: dict[str, Any], store: ResultRepository, learnt_up_to: int | None = None
+) -> AI:
+    """``learned_state``'s engine, ready to learn the next results (its policy built once)."""
+    ai = AI(load_state(plan["state"]))
     if learnt_up_to is None:
         learnt_up_to = plan.get("restatements", 0)
-    ai = AI(state)
     for restatement in store.restatements(
         plan["_id"], plan.get("restatements_learned", 0), learnt_up_to
     ):
         ai.restate(engine_restatement(plan["campaign_ids"], restatement))
-    return state
+    return ai
 
 
 def _advance_changes(
@@ -287,8 +293,8 @@ def _advance_changes(
     A pure function of the stored state and the stored records, so a crash repair recomputes
     exactly what the first attempt computed.
     """
-    state = learned_state(plan, store, learnt_up_to)
-    ai = AI(state)
+    ai = _learned_ai(plan, store, learnt_up_to)
+    state = ai.state
     ai.update(
         Results(
             spend=np.array([r["spend"] for r in results], dtype=np.float64),
