@@ -25,10 +25,8 @@ def stored_state(state: State) -> dict[str, Any]:
     """The engine state as stored: every history column packed into one string (from the
     state's arrays; the history is never turned into lists on the way)."""
     document = state.to_dict(history=False)
-    packed: dict[str, Any] = {"encoding": HISTORY_ENCODING}
-    for name in HISTORY_COLUMNS:
-        packed[name] = _pack(getattr(state, name))
-    document["history"] = packed
+    packed: dict[str, Any] = {name: _pack(getattr(state, name)) for name in HISTORY_COLUMNS}
+    document["history"] = {**packed, "encoding": HISTORY_ENCODING}
     return document
 
 
