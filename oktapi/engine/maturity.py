@@ -120,6 +120,11 @@ class Maturity:
             result.append(shares[campaign, ages])
         return result[0], result[1]
 
+    def with_campaign(self) -> Maturity:
+        """The same statistics with one more campaign, which has restated nothing yet."""
+        links = np.concatenate((self.links, np.zeros((4, 1, MATURITY_HORIZON))), axis=1)
+        return Maturity(links.shape[1], links, self.seen)
+
     def to_dict(self) -> dict:
         """Plain lists for storage."""
         return {"links": self.links.reshape(4, -1).tolist(), "seen": self.seen}

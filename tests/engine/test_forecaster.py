@@ -66,7 +66,7 @@ def test_splits_respect_bounds_and_more_budget_buys_more_at_a_falling_marginal_r
     marginal = [f.marginal_return for f in forecasts]
     assert expected == sorted(expected)
     assert marginal[0] > marginal[-1] >= 0
-    assert not forecasts[1].extrapolated and forecasts[-1].extrapolated
+    assert not forecasts[0].extrapolated and forecasts[-1].extrapolated
 
 
 def test_the_interval_holds_about_eight_in_ten_realised_timesteps() -> None:

@@ -84,7 +84,7 @@ def test_the_split_scales_with_the_timestep_budget():
     budgets = AI(state).allocate().budgets
     scaled = np.array([0.1, 0.2, 0.3, 0.4]) * 1950.0 / 19
     step = 0.05 * 1950.0 / 19
-    np.testing.assert_allclose(budgets, scaled + np.array([0.0, step, -step, 0.0]))
+    np.testing.assert_allclose(budgets, scaled + np.array([0.0, step, -step, 0.0]), atol=0.01)
 
 
 def test_the_move_stops_at_the_losers_min_budget():
@@ -136,8 +136,8 @@ def test_even_split_ignores_results():
     _, allocations = run_plan(
         State.create(campaigns, 300.0, 10, policy="even", seed=1), np.array([0.1, 0.5, 0.9]), 10
     )
-    for budgets in allocations:  # equal shares; unspent budget flows forward to all alike
-        np.testing.assert_allclose(budgets, budgets.mean())
+    for budgets in allocations:  # equal shares (to the cent); unspent budget flows to all alike
+        np.testing.assert_allclose(budgets, budgets.mean(), atol=0.01)
 
 
 # ----- each policy's own behaviour --------------------------------------------------------

@@ -134,9 +134,12 @@ def test_a_run_told_the_shapes_gives_the_default_policy_the_true_curves():
         assert told == pytest.approx(truth, rel=1e-4), scenario.name
     assert LOGARITHMIC in get_scenario("holdout_1").curve_kind
     scenario = get_scenario("linear_cpa")
-    told_run = run(scenario, "response_curve", seed=3, tell_shapes=True)
     timestep_budget = scenario.total_budget / scenario.timesteps
-    assert told_run.budgets[-3:, 0].mean() > 0.95 * timestep_budget
+    last_three = [
+        run(scenario, "response_curve", seed=seed, tell_shapes=True).budgets[-3:, 0].mean()
+        for seed in (3, 4, 5)
+    ]
+    assert np.mean(last_three) > 0.95 * timestep_budget
     with pytest.raises(ValueError, match="cannot be told"):
         run(scenario, "even", tell_shapes=True)
 

@@ -115,6 +115,7 @@ def fold_into_curve(
     revenue = state.revenue[:count]
     age = state.timestep - 1 - (state.history_start + np.arange(count))
     weights = (0.5 ** (age / half_life))[:, None] / folded_tempering(state, n)
+    weights = weights * state.participated[:count]  # a campaign that was off: no evidence
     conversion_share, revenue_share = row_maturity(state, state.kept)
     if conversion_share is not None and revenue_share is not None:  # None together
         conversion_share, revenue_share = conversion_share[:count], revenue_share[:count]
@@ -164,10 +165,21 @@ def restate_in_curve(
     state.folded["curve"] = curve_to_plain(folded)
 
 
+def add_campaign_to_curve(state: State) -> None:
+    """Extend the folded sums by the campaign just added: zeros, tempering 1 (no rows yet)."""
+    if "tempering" in state.folded:
+        state.folded["tempering"] = [*state.folded["tempering"], 1.0]
+    stored = state.folded.get("curve")
+    if stored is not None:
+        for key in _CURVE_SUMS:
+            values = np.asarray(stored[key], dtype=np.float64)
+            stored[key] = np.concatenate((values, np.zeros((1, *values.shape[1:])))).tolist()
+
+
 def row_maturity(state: State, rows: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Share of the final conversions and revenue each kept row shows, or None before any
     restatement was seen (the plan then treats every figure as final, as it always did)."""
-    if not state.maturity.learnt:
+    if not state.maturity.learnt or rows == 0:
         return None, None
     timesteps = state.history_start + np.arange(rows)
     ages = np.asarray(state.observed_at, dtype=float).reshape(rows, -1) - timesteps[:, None]

@@ -129,12 +129,17 @@ def _pooled_prior(
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         rates = total_conversions[:, None] / total_curve  # (n, K)
         spread = np.nansum(total_curve * (rates - pooled[None, :]) ** 2, axis=0)
-    n_campaigns = total_curve.shape[0]
+    # Only campaigns with evidence count (one added to the plan, or never funded, has none
+    # and must not make the others look alike).
+    observed = np.count_nonzero(total_curve > 0, axis=0)
     effective = exposure - np.sum(total_curve**2, axis=0) / np.maximum(exposure, 1e-300)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        between = (spread - (n_campaigns - 1) * dispersion * pooled) / np.maximum(effective, 1e-300)
+        noise = np.maximum(observed - 1, 0) * dispersion * pooled
+        between = (spread - noise) / np.maximum(effective, 1e-300)
         shape = np.where(between > 0, pooled**2 / np.maximum(between, 1e-300), MAX_PRIOR_SHAPE)
     shape = np.where(np.isfinite(shape), shape, MAX_PRIOR_SHAPE)
+    # No evidence at all (before any spend): the widest prior.
+    shape = np.where(exposure > 0, shape, MIN_PRIOR_SHAPE)
     shape = np.clip(shape, MIN_PRIOR_SHAPE, MAX_PRIOR_SHAPE)
     return shape, shape / pooled
 
@@ -150,6 +155,7 @@ def fit_curves(
     known_shapes: tuple[np.ndarray, np.ndarray] | None = None,
     maturity: np.ndarray | None = None,
     folded: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    grid_campaigns: int | None = None,
 ) -> CurvePosterior:
     """Posterior of every campaign's curve from (timesteps, n) histories and weights.
 
@@ -166,11 +172,16 @@ def fit_curves(
     (n, K)), weighted and tempered already; they count as rows before any change window.
     Counts may be fractional: every sum is over floats and
     the Gamma-Poisson terms use gammaln, a quasi-likelihood tempered by the over-dispersion.
+    Weights may be (timesteps, n): a cell of weight 0 (a campaign that was off) is no
+    evidence. grid_campaigns (default n) sizes the shape grid: a plan keeps the number it
+    started with, so a campaign added later leaves the grid, and what was learnt, unchanged.
     """
-    weights = np.broadcast_to(weights.reshape(len(weights), -1), spend.shape)
+    weights = np.broadcast_to(weights if weights.ndim == 2 else weights[:, None], spend.shape)
     n_campaigns = spend.shape[1]
     if known_shapes is None:
-        curvatures, families, shape_prior = shape_grid(reference_spend, n_campaigns)
+        curvatures, families, shape_prior = shape_grid(
+            reference_spend, n_campaigns if grid_campaigns is None else grid_campaigns
+        )
     else:
         curvatures, families = (np.asarray(part, dtype=float) for part in known_shapes)
         shape_prior = np.full(n_campaigns, 1.0 / n_campaigns)
@@ -206,7 +217,10 @@ def fit_curves(
         if known_shapes is None:
             # Population prior over k: one EM step from a flat prior, mixed with the flat prior.
             flat = _normalise(log_evidence + np.log(shape_prior))
-            population = (1 - FLAT_CURVATURE_SHARE) * flat.mean(
+            # The population is the campaigns with evidence (all of them before any).
+            evidence = total_curve.sum(axis=1) > 0
+            members = flat[evidence] if evidence.any() else flat
+            population = (1 - FLAT_CURVATURE_SHARE) * members.mean(
                 axis=0
             ) + FLAT_CURVATURE_SHARE * shape_prior
             probs = _normalise(log_evidence + np.log(population)[None, :])

@@ -25,7 +25,8 @@ def value_per_conversion(
     of its final revenue, so its revenue is compared with conversions * revenue_share /
     conversion_share (what its conversions would have earned by the age its revenue shows).
     """
-    weights = weights.reshape(len(weights), -1)
+    if weights.ndim == 1:  # per row; (rows, n) weighs each cell
+        weights = weights[:, None]
     if conversion_share is not None:
         conversions = conversions * (revenue_share / np.maximum(conversion_share, 1e-12))
     weighted_conversions = np.sum(weights * conversions, axis=0)

@@ -143,6 +143,13 @@ class Policy:
         totals[3] += np.count_nonzero(state.allocated[rows] > 0.0, axis=0)
         state.folded["totals"] = totals.tolist()
 
+    def add_column(self, state: State) -> None:
+        """Extend the folded statistics by the campaign just added (``AI.add_campaign``): it
+        has none. state.n_campaigns already counts it."""
+        if "totals" in state.folded:
+            totals = np.array(state.folded["totals"], dtype=np.float64)
+            state.folded["totals"] = np.hstack((totals, np.zeros((4, 1)))).tolist()
+
     def restate_folded(
         self,
         state: State,

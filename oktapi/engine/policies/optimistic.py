@@ -46,7 +46,7 @@ class Optimistic(StepPolicy):
         if initial_value is None:
             best_rate = float(totals.rate.max())
             initial_value = self.params["optimism"] * best_rate
-        even_spend = state.total_budget / state.timesteps / state.n_campaigns
+        even_spend = state.planned_even_share
         weight = self.params["prior_weight"] * even_spend
         if weight <= 0.0:  # zero total budget: nothing to weigh, fall back to the observed rate
             return totals.rate

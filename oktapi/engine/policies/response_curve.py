@@ -33,6 +33,7 @@ import numpy as np
 
 from oktapi.engine.curves import CurvePosterior, fit_curves, shape_grid
 from oktapi.engine.curves.folding import (
+    add_campaign_to_curve,
     fold_into_curve,
     folded_curve,
     restate_in_curve,
@@ -63,6 +64,8 @@ MAX_KEPT_ROWS = 400
 # Draws used for the 80% credible interval in the explanations.
 INTERVAL_DRAWS = 200
 INTERVAL = (0.1, 0.9)
+# Stream of the generator the explanations before any spend draw from (not state.rng).
+PRIOR_STREAM = 0x5052494F52
 
 
 @dataclass(frozen=True)
@@ -168,16 +171,21 @@ class ResponseCurvePolicy(Policy):
                 rows,
             )
 
+    def add_column(self, state: State) -> None:
+        """The added campaign's folded curve sums are zeros, its tempering 1 (no rows yet)."""
+        super().add_column(state)
+        add_campaign_to_curve(state)
+
     def _grid(self, state: State) -> tuple[np.ndarray, np.ndarray, float] | None:
         """(curvatures, families, reference spend) of the plan's shape grid, or None."""
-        planned = state.total_budget / max(state.timesteps, 1)
+        planned = state.planned_budget
         if planned <= 0:
             return None
-        reference_spend = planned / state.n_campaigns
+        reference_spend = planned / state.planned_campaigns
         if self.known_shapes is not None:
             curvatures, families = (np.asarray(part, dtype=float) for part in self.known_shapes)
         else:
-            curvatures, families, _ = shape_grid(reference_spend, state.n_campaigns)
+            curvatures, families, _ = shape_grid(reference_spend, state.planned_campaigns)
         return curvatures, families, reference_spend
 
     def allocate(
@@ -191,7 +199,8 @@ class ResponseCurvePolicy(Policy):
         spend = np.asarray(state.spend, dtype=float).reshape(-1, n)
         if not np.any(spend > 0):
             even = np.full(n, timestep_budget / n)
-            return fit_to_bounds(even, timestep_budget, min_budget, max_budget), None, None
+            budgets = fit_to_bounds(even, timestep_budget, min_budget, max_budget)
+            return budgets, self._prior_explanations(state, budgets), None
 
         fit = self.fit(state, timestep_budget)
         posterior, value, cap = fit.posterior, fit.value, fit.cap
@@ -225,6 +234,16 @@ class ResponseCurvePolicy(Policy):
         explanations = _explain(posterior, value, budgets, cap, rng)
         return budgets, explanations, note
 
+    def _prior_explanations(self, state: State, budgets: np.ndarray) -> list[dict]:
+        """Explanations before any spend: the prior's curves, with its wide intervals.
+
+        Drawn from a generator of their own (seed, timestep), not from state.rng, so that the
+        plan's draws, and every allocation after, are what they would be without them.
+        """
+        fit = self.fit(state, float(budgets.sum()))
+        rng = np.random.Generator(np.random.PCG64([state.seed, state.timestep, PRIOR_STREAM]))
+        return _explain(fit.posterior, fit.value, budgets, fit.cap, rng)
+
     def fit(self, state: State, timestep_budget: float) -> CurveFit:
         """The posterior of every campaign's curve and what the split needs besides (no draws,
         state unchanged): shared by ``allocate`` and the forecasts. Needs some spend."""
@@ -235,7 +254,10 @@ class ResponseCurvePolicy(Policy):
         revenue = np.asarray(state.revenue, dtype=float).reshape(-1, n)
         half_life = self.params["half_life"]
         age = np.arange(len(spend))[::-1]
-        weights = 0.5 ** (age / half_life)
+        # A cell of a campaign that was off (paused, removed, not yet in the plan) is no
+        # evidence: it spent 0 because it was off.
+        participated = np.asarray(state.participated, dtype=float).reshape(-1, n)
+        weights = (0.5 ** (age / half_life))[:, None] * participated
         reference_spend = _reference_spend(state, timestep_budget, n)
 
         conversion_share, revenue_share = row_maturity(state, len(spend))
@@ -269,9 +291,11 @@ class ResponseCurvePolicy(Policy):
             folded=None
             if folded is None
             else (folded["conversions"], folded["exposure"], folded["conversions_log_curve"]),
+            grid_campaigns=state.planned_campaigns,
         )
-        cap = _learned_cap(allocated, spend, age, half_life)
-        return CurveFit(posterior, value, revenue_per_conversion, cap, allocated[-1])
+        cap = _learned_cap(allocated, spend * participated, age, half_life)
+        previous = allocated[-1] if len(allocated) else np.zeros(n)
+        return CurveFit(posterior, value, revenue_per_conversion, cap, previous)
 
     def _search_bounds(
         self,
@@ -281,9 +305,15 @@ class ResponseCurvePolicy(Policy):
         cap: np.ndarray,
         previous: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per-campaign [lower, upper] for the search: bounds, learned caps, floor, max_change."""
-        n = len(min_budget)
-        even_share = timestep_budget / n
+        """Per-campaign [lower, upper] for the search: bounds, learned caps, floor, max_change.
+
+        The even share (floor, max_change's room for a small budget) is that of the budget
+        left by locks among the campaigns free to move; a locked, paused or removed campaign
+        (min = max) gets exactly its bound whatever max_change says.
+        """
+        fixed = min_budget >= max_budget
+        free = int(np.count_nonzero(~fixed))
+        even_share = max(timestep_budget - float(min_budget[fixed].sum()), 0.0) / max(free, 1)
         upper = np.minimum(max_budget, cap * (1 + CAP_PROBE))
         upper = np.minimum(upper, timestep_budget)
         lower = np.maximum(min_budget, self.params["explore_floor"] * even_share)
@@ -293,7 +323,8 @@ class ResponseCurvePolicy(Policy):
             upper = np.minimum(
                 upper, np.maximum(previous * (1 + max_change), max_change * even_share)
             )
-        lower = np.minimum(lower, upper)
+        lower = np.where(fixed, min_budget, np.minimum(lower, upper))
+        upper = np.where(fixed, min_budget, upper)
         if lower.sum() > timestep_budget:
             lower = lower * (timestep_budget / lower.sum())
         return lower, np.maximum(upper, lower)
@@ -321,10 +352,11 @@ class ResponseCurvePolicy(Policy):
 
 
 def _reference_spend(state: State, timestep_budget: float, n: int) -> float:
-    """An even share of a typical timestep budget: the unit every prior is expressed in."""
-    planned = state.total_budget / max(state.timesteps, 1)
+    """An even share of the timestep budget as first planned: the unit every prior is
+    expressed in (fixed, so budget and campaign edits leave what was learnt unchanged)."""
+    planned = state.planned_budget
     typical = planned if planned > 0 else timestep_budget
-    return max(typical, 1e-12) / n
+    return max(typical, 1e-12) / state.planned_campaigns
 
 
 def _learned_cap(

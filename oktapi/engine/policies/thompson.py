@@ -53,9 +53,7 @@ class Thompson(StepPolicy):
         if prior_mean > 0.0:
             prior_rate = prior_shape * unit / prior_mean
         else:  # no outcome yet: one pseudo-event per even split's timestep spend
-            prior_rate = prior_shape * max(
-                state.total_budget / state.timesteps / state.n_campaigns, 1e-12
-            )
+            prior_rate = prior_shape * max(state.planned_even_share, 1e-12)
         return prior_shape + totals.outcome / unit, prior_rate + totals.spend
 
     def scores(self, state: State, totals: CampaignTotals, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,125 @@
+"""Budgets rounded to the currency's minor unit, never above the timestep budget or the bounds.
+
+A split like 333.3333333333333 cannot be set on an ad platform: every budget must be a whole
+number of cents (of yen for JPY). Rounding each budget on its own can add up to more than the
+timestep budget, so the largest-remainder method is used: every budget is first rounded down
+(up to its min), then the units the rounded sum still lacks go, one each, to the campaigns that
+lost the most in rounding and have room below their max. Pure and deterministic (equal
+remainders: the lower ``priority``, by default the campaign listed first), so a replayed plan
+rounds alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from oktapi.engine.policies.bounds import TOLERANCE
+
+
+def round_budgets(
+    budgets: np.ndarray,
+    timestep_budget: float,
+    min_budgets: np.ndarray,
+    max_budgets: np.ndarray,
+    decimals: int,
+    priority: np.ndarray | None = None,
+) -> np.ndarray:
+    """``budgets`` (already within bounds) as multiples of 10**-decimals.
+
+    Guarantees: the rounded sum is at most ``timestep_budget`` and at most one unit from the
+    requested sum (as close as that allows); every budget is within [min, max] of its own
+    campaign. A campaign whose bounds hold no multiple of the unit (min 3.333, max 3.334)
+    keeps its exact budget: its bounds come first; so do campaigns whose minimums, off the
+    unit's grid, fill the timestep budget (rounded up they would not fit). When the minimums
+    exceed the timestep budget (they are scaled down; they cannot be met), only the max
+    bounds are kept.
+    ``max_budgets`` may hold inf. ``priority`` (a rank per campaign) breaks equal remainders,
+    so that the rounding does not depend on the order campaigns are listed in.
+    """
+    budgets = np.asarray(budgets, dtype=np.float64)
+    low = np.asarray(min_budgets, dtype=np.float64)
+    high = np.asarray(max_budgets, dtype=np.float64)
+    scale = 10.0**decimals
+    # Float noise (0.29 * 100 = 28.999...) within the slack within_bounds accepts, in units.
+    slack = min(TOLERANCE * max(float(timestep_budget), 1.0) * scale, 1e-3)
+    units = budgets * scale
+    low_units = np.ceil(low * scale - slack)
+    high_units = np.where(np.isfinite(high), np.floor(high * scale + slack), np.inf)
+    exact = low_units > high_units  # no multiple of the unit within its bounds
+    cap = _cap(timestep_budget, scale, units, exact, slack)
+    if float(low_units[~exact].sum()) > cap:
+        # Minimums off the unit's grid that fill the budget: rounded up they would not fit,
+        # so those campaigns keep their exact budgets (bounds and budget before rounding).
+        off_grid = np.abs(low * scale - np.round(low * scale)) > slack
+        exact = exact | off_grid
+        cap = _cap(timestep_budget, scale, units, exact, slack)
+    rounds = ~exact
+    if float(low_units[rounds].sum()) > cap:
+        low_units = np.zeros_like(low_units)  # minimums can't be met: keep the sum and the max
+    floor = np.floor(units + slack)
+    rounded = np.where(rounds, np.clip(floor, low_units, high_units), 0.0)
+    # Remainders equal up to float noise tie (the same split computed in another order).
+    remainder = np.round(np.where(rounds, units - rounded, 0.0), 6)  # < 0: rounded up to min
+    rank = np.arange(len(units)) if priority is None else np.asarray(priority)
+    target = min(cap, math.floor(float(units[rounds].sum()) + 0.5))
+    missing = int(target - rounded[rounds].sum())
+    if missing > 0:
+        rounded = _give(rounded, missing, remainder, rank, rounds & (remainder > 0), high_units)
+    elif missing < 0:  # minimums rounded up took more than the rounded sum allows
+        rounded = _take(
+            rounded, -missing, remainder, rank, rounds & (rounded > low_units), low_units
+        )
+    result = np.where(rounds, np.round(rounded / scale, decimals), budgets)
+    return np.where(np.isfinite(result), result, 0.0) + 0.0  # + 0.0: no -0.0 in JSON
+
+
+def _cap(
+    timestep_budget: float, scale: float, units: np.ndarray, exact: np.ndarray, slack: float
+) -> int:
+    """Whole units the rounded budgets may add up to: what the exact ones leave, rounded down."""
+    budget_units = max(float(timestep_budget), 0.0) * scale - float(units[exact].sum())
+    return math.floor(budget_units + slack) if math.isfinite(budget_units) else 0
+
+
+def _give(
+    rounded: np.ndarray,
+    count: int,
+    remainder: np.ndarray,
+    rank: np.ndarray,
+    eligible: np.ndarray,
+    high: np.ndarray,
+) -> np.ndarray:
+    """Add ``count`` units, at most one per campaign (so none grows by more than a unit),
+    largest remainder first, within ``high``."""
+    rounded = rounded.copy()
+    for index in np.lexsort((rank, -remainder)):
+        if count == 0:
+            break
+        if eligible[index] and rounded[index] < high[index]:
+            rounded[index] += 1.0
+            count -= 1
+    return rounded
+
+
+def _take(
+    rounded: np.ndarray,
+    count: int,
+    remainder: np.ndarray,
+    rank: np.ndarray,
+    eligible: np.ndarray,
+    low: np.ndarray,
+) -> np.ndarray:
+    """Remove ``count`` units, one at a time, smallest remainder first, down to ``low``."""
+    rounded = rounded.copy()
+    order = np.lexsort((-rank, remainder))
+    while count > 0 and eligible.any():
+        for index in order:
+            if count == 0:
+                break
+            if eligible[index] and rounded[index] > low[index]:
+                rounded[index] -= 1.0
+                count -= 1
+        eligible = eligible & (rounded > low)
+    return rounded

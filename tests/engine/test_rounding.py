@@ -1,0 +1,111 @@
+"""Budgets in whole cents (whole yen): never above the timestep budget, never outside the bounds."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oktapi.engine import AI, Campaign, Results, State
+from oktapi.engine.policies.bounds import fit_to_bounds, within_bounds
+from oktapi.engine.rounding import round_budgets
+
+
+def _is_whole(values: np.ndarray, decimals: int) -> np.ndarray:
+    units = values * 10.0**decimals
+    return np.abs(units - np.round(units)) < 1e-6
+
+
+@st.composite
+def feasible_splits(draw):
+    """A split that already fits its bounds and budget, as a policy hands it to the rounding."""
+    n_campaigns = draw(st.integers(1, 12))
+    decimals = draw(st.sampled_from([0, 2, 3]))
+    timestep_budget = draw(st.sampled_from([0.0, 0.07, 1.0, 99.99, 1000.0 / 3, 12345.678, 1e6]))
+    money = st.floats(0.0, 1.0, allow_subnormal=False)
+    min_shares = np.array(draw(st.lists(money, min_size=n_campaigns, max_size=n_campaigns)))
+    min_scale = draw(st.sampled_from([0.0, 0.3, 1.0]))
+    low = timestep_budget * min_scale * min_shares / max(min_shares.sum(), 1.0)
+    rooms = draw(st.lists(st.one_of(st.none(), money), min_size=n_campaigns, max_size=n_campaigns))
+    high = np.array(
+        [
+            math.inf if room is None else low[index] + room * timestep_budget
+            for index, room in enumerate(rooms)
+        ]
+    )
+    wanted = np.array(draw(st.lists(money, min_size=n_campaigns, max_size=n_campaigns)))
+    share = draw(st.sampled_from([0.5, 1.0]))
+    requested = wanted / max(wanted.sum(), 1e-9) * timestep_budget * share
+    budgets = fit_to_bounds(requested, timestep_budget, low, high)
+    return budgets, timestep_budget, low, high, decimals
+
+
+@settings(max_examples=400, deadline=None)
+@given(split=feasible_splits(), seed=st.integers(0, 2**16))
+def test_rounded_budgets_keep_the_sum_the_bounds_and_the_unit(split, seed):
+    budgets, timestep_budget, low, high, decimals = split
+    priority = np.random.default_rng(seed).permutation(len(budgets))
+    rounded = round_budgets(budgets, timestep_budget, low, high, decimals, priority=priority)
+    unit = 10.0**-decimals
+    assert rounded.shape == budgets.shape
+    # Sum at most the budget, every budget within its bounds (the check AI.allocate makes).
+    assert within_bounds(rounded, timestep_budget, low, high) is None
+    # Whole units, except a campaign whose own bounds hold no whole unit or whose off-grid
+    # minimum fills the budget: it keeps its exact budget.
+    whole = _is_whole(rounded, decimals)
+    kept = rounded == budgets
+    assert np.all(whole | kept)
+    # At most a unit of the requested sum is lost (unless campaigns are at their max), and no
+    # budget grows by more than a unit (one may shrink more, to make room for minimums
+    # rounded up).
+    if low.sum() <= timestep_budget:
+        at_max = rounded >= np.floor(high / unit + 1e-6) * unit
+        assert rounded.sum() >= budgets.sum() - unit - 1e-9 or at_max.any()
+    assert np.all(rounded - budgets <= unit + 1e-9)
+
+
+def test_a_third_of_a_budget_each_is_cents_that_add_up_to_the_budget():
+    rounded = round_budgets(np.full(3, 100.0 / 3), 100.0, np.zeros(3), np.full(3, np.inf), 2)
+    assert sorted(rounded.tolist()) == [33.33, 33.33, 33.34]
+    assert rounded.sum() == pytest.approx(100.0)
+
+
+def test_zero_decimal_currencies_get_whole_units_within_the_budget():
+    budgets = np.array([1234.6, 2345.7, 3419.7])
+    rounded = round_budgets(budgets, 7000.0, np.zeros(3), np.full(3, np.inf), 0)
+    np.testing.assert_array_equal(rounded, [1234.0, 2346.0, 3420.0])
+
+
+def test_the_extra_cent_goes_to_the_largest_remainder_that_has_room():
+    budgets = np.array([10.004, 10.0, 9.996])  # 30.000: rounded down they leave a cent
+    high = np.array([np.inf, np.inf, 9.996])  # the largest remainder (9.996) has no room
+    rounded = round_budgets(budgets, 30.0, np.zeros(3), high, 2)
+    np.testing.assert_allclose(rounded, [10.01, 10.0, 9.99])
+
+
+def test_equal_remainders_go_by_priority_not_by_position():
+    budgets = np.full(3, 10.0 / 3)
+    first = round_budgets(budgets, 10.0, np.zeros(3), np.full(3, np.inf), 2, priority=[2, 0, 1])
+    np.testing.assert_allclose(first, [3.33, 3.34, 3.33])
+
+
+@pytest.mark.parametrize("decimals", [0, 2])
+@pytest.mark.parametrize("policy", ["response_curve", "thompson", "even"])
+def test_every_allocation_of_a_plan_is_whole_units_and_within_the_budget(decimals, policy):
+    campaigns = [Campaign("a"), Campaign("b", min_budget=7.0), Campaign("c", max_budget=130.0)]
+    state = State.create(campaigns, 9999.0, 30, policy=policy, seed=4, decimals=decimals)
+    ai, market = AI(state), np.random.default_rng(4)
+    rates = np.array([0.03, 0.01, 0.05])
+    for _ in range(30):
+        timestep_budget = state.timestep_budget()
+        allocation = ai.allocate()
+        budgets = allocation.budgets
+        assert within_bounds(budgets, timestep_budget, state.min_budgets, state.max_budgets) is None
+        assert np.all(_is_whole(budgets, decimals)), budgets
+        assert budgets.sum() >= timestep_budget - 10.0**-decimals * 1.0001  # a unit at most left
+        spend = budgets * market.uniform(0.8, 1.0, 3)
+        ai.update(Results(spend, market.poisson(rates * spend).astype(float)))
+    assert state.budget_spent <= state.total_budget
