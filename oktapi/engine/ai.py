@@ -158,12 +158,7 @@ class AI:
             if problem:
                 raise RuntimeError(f"policy {state.policy!r} broke a constraint: {problem}")
             budgets = round_budgets(
-                budgets,
-                timestep_budget,
-                min_budgets,
-                max_budgets,
-                state.decimals,
-                priority=np.argsort(np.argsort([c.id for c in state.campaigns])),
+                budgets, timestep_budget, min_budgets, max_budgets, state.decimals
             )
             problem = within_bounds(budgets, timestep_budget, min_budgets, max_budgets)
             if problem:

@@ -4,9 +4,8 @@ A split like 333.3333333333333 cannot be set on an ad platform: every budget mus
 number of cents (of yen for JPY). Rounding each budget on its own can add up to more than the
 timestep budget, so the largest-remainder method is used: every budget is first rounded down
 (up to its min), then the units the rounded sum still lacks go, one each, to the campaigns that
-lost the most in rounding and have room below their max. Pure and deterministic (equal
-remainders: the lower ``priority``, by default the campaign listed first), so a replayed plan
-rounds alike.
+lost the most in rounding and have room below their max. Pure and deterministic, so a
+replayed plan rounds alike.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ def round_budgets(
     min_budgets: np.ndarray,
     max_budgets: np.ndarray,
     decimals: int,
-    priority: np.ndarray | None = None,
 ) -> np.ndarray:
     """``budgets`` (already within bounds) as multiples of 10**-decimals.
 
@@ -35,8 +33,9 @@ def round_budgets(
     unit's grid, fill the timestep budget (rounded up they would not fit). When the minimums
     exceed the timestep budget (they are scaled down; they cannot be met), only the max
     bounds are kept.
-    ``max_budgets`` may hold inf. ``priority`` (a rank per campaign) breaks equal remainders,
-    so that the rounding does not depend on the order campaigns are listed in.
+    ``max_budgets`` may hold inf. Campaigns with equal remainders are rounded alike (an even
+    split of 100 in three is 33.33 each, the cent left for later timesteps), so the result
+    depends neither on the order campaigns are listed in nor on their ids.
     """
     budgets = np.asarray(budgets, dtype=np.float64)
     low = np.asarray(min_budgets, dtype=np.float64)
@@ -62,15 +61,12 @@ def round_budgets(
     rounded = np.where(rounds, np.clip(floor, low_units, high_units), 0.0)
     # Remainders equal up to float noise tie (the same split computed in another order).
     remainder = np.round(np.where(rounds, units - rounded, 0.0), 6)  # < 0: rounded up to min
-    rank = np.arange(len(units)) if priority is None else np.asarray(priority)
-    target = min(cap, math.floor(float(units[rounds].sum()) + 0.5))
+    target = min(cap, math.floor(math.fsum(units[rounds]) + 0.5))  # fsum: order-free
     missing = int(target - rounded[rounds].sum())
     if missing > 0:
-        rounded = _give(rounded, missing, remainder, rank, rounds & (remainder > 0), high_units)
+        rounded = _give(rounded, missing, remainder, rounds & (remainder > 0), high_units)
     elif missing < 0:  # minimums rounded up took more than the rounded sum allows
-        rounded = _take(
-            rounded, -missing, remainder, rank, rounds & (rounded > low_units), low_units
-        )
+        rounded = _take(rounded, -missing, remainder, rounds, low_units)
     result = np.where(rounds, np.round(rounded / scale, decimals), budgets)
     return np.where(np.isfinite(result), result, 0.0) + 0.0  # + 0.0: no -0.0 in JSON
 
@@ -79,47 +75,40 @@ def _cap(
     timestep_budget: float, scale: float, units: np.ndarray, exact: np.ndarray, slack: float
 ) -> int:
     """Whole units the rounded budgets may add up to: what the exact ones leave, rounded down."""
-    budget_units = max(float(timestep_budget), 0.0) * scale - float(units[exact].sum())
+    budget_units = max(float(timestep_budget), 0.0) * scale - math.fsum(units[exact])
     return math.floor(budget_units + slack) if math.isfinite(budget_units) else 0
 
 
 def _give(
-    rounded: np.ndarray,
-    count: int,
-    remainder: np.ndarray,
-    rank: np.ndarray,
-    eligible: np.ndarray,
-    high: np.ndarray,
+    rounded: np.ndarray, count: int, remainder: np.ndarray, eligible: np.ndarray, high: np.ndarray
 ) -> np.ndarray:
-    """Add ``count`` units, at most one per campaign (so none grows by more than a unit),
-    largest remainder first, within ``high``."""
+    """Add up to ``count`` units, one per campaign (none grows by more than a unit), largest
+    remainder first, within ``high``. Campaigns with equal remainders get a unit all or none:
+    a group that does not fit ends the giving (its units stay in the budget, for later)."""
     rounded = rounded.copy()
-    for index in np.lexsort((rank, -remainder)):
-        if count == 0:
+    eligible = eligible & (rounded < high)
+    for value in np.unique(remainder[eligible])[::-1]:
+        group = eligible & (remainder == value)
+        size = int(np.count_nonzero(group))
+        if size > count:
             break
-        if eligible[index] and rounded[index] < high[index]:
-            rounded[index] += 1.0
-            count -= 1
+        rounded[group] += 1.0
+        count -= size
     return rounded
 
 
 def _take(
-    rounded: np.ndarray,
-    count: int,
-    remainder: np.ndarray,
-    rank: np.ndarray,
-    eligible: np.ndarray,
-    low: np.ndarray,
+    rounded: np.ndarray, count: int, remainder: np.ndarray, eligible: np.ndarray, low: np.ndarray
 ) -> np.ndarray:
-    """Remove ``count`` units, one at a time, smallest remainder first, down to ``low``."""
+    """Remove at least ``count`` units (while any campaign is above ``low``), smallest
+    remainder first; campaigns with equal remainders lose a unit all or none."""
     rounded = rounded.copy()
-    order = np.lexsort((-rank, remainder))
-    while count > 0 and eligible.any():
-        for index in order:
-            if count == 0:
-                break
-            if eligible[index] and rounded[index] > low[index]:
-                rounded[index] -= 1.0
-                count -= 1
+    while count > 0:
         eligible = eligible & (rounded > low)
+        if not eligible.any():
+            break
+        group = eligible & (remainder == remainder[eligible].min())
+        rounded[group] -= 1.0
+        remainder = np.where(group, remainder + 1.0, remainder)
+        count -= int(np.count_nonzero(group))
     return rounded

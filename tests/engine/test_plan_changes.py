@@ -94,7 +94,7 @@ def test_a_paused_campaign_gets_nothing_reports_nothing_and_its_share_goes_to_th
     after = ai.reallocate()
     assert after.budgets[2] == 0.0 and before[2] > 0.0
     assert state.must_report.tolist() == [True, True, False, True]
-    assert after.budgets.sum() == pytest.approx(after.timestep_budget, abs=0.01)
+    assert after.budgets.sum() == pytest.approx(after.timestep_budget, abs=0.03)
     ai.update(_report(state, market))
     assert state.participated[-1].tolist() == [1.0, 1.0, 0.0, 1.0]
     ai.set_campaign_constraints(2, paused=False)
@@ -108,7 +108,7 @@ def test_a_locked_campaign_gets_exactly_its_lock_and_the_rest_share_what_is_left
     ai.set_campaign_constraints(3, locked=55.5)
     budgets = ai.reallocate().budgets
     assert budgets[3] == 55.5
-    assert budgets.sum() == pytest.approx(200.0, abs=0.01)
+    assert budgets.sum() == pytest.approx(200.0, abs=0.03)  # under a cent each left
 
 
 def test_bad_edits_say_what_to_fix_and_change_nothing():

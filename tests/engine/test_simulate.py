@@ -151,7 +151,7 @@ def test_evaluate_scores_the_even_split_below_the_oracle():
     for m in metrics:
         assert 50.0 < m.percent_of_oracle < 100.0
         assert m.cumulative_regret[-1] > 0
-        assert m.volatility == pytest.approx(0.0)
+        assert m.volatility == pytest.approx(0.0, abs=1e-4)  # cents of rounding only
 
 
 def test_chapelle_li_batched_thompson_regret():
