@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.extras import run_cost_bench, run_lag_bench
+from bench.extras import run_changes_bench, run_cost_bench, run_lag_bench
 from bench.runner import (
     DEFAULT_SEEDS,
     DEFAULT_STEPS,
@@ -25,7 +25,13 @@ from bench.runner import (
     run_bench,
 )
 from bench.simulate import Scenario, fresh_scenarios
-from bench.tables import plot_regret, print_cost_report, print_lag_report, print_report
+from bench.tables import (
+    plot_regret,
+    print_changes_report,
+    print_cost_report,
+    print_lag_report,
+    print_report,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--lag-only", action="store_true", help="run only the reporting-lag table (and --cost)"
+    )
+    parser.add_argument(
+        "--changes",
+        action="store_true",
+        help="also run plans edited mid-run (a campaign added, one removed) against the oracle",
+    )
+    parser.add_argument(
+        "--changes-only", action="store_true", help="run only the edited-plans table"
     )
     parser.add_argument(
         "--cost",
@@ -109,6 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.lag or args.lag_only:
         extra["lag"] = run_lag_bench(seeds, jobs=max(args.jobs, 1))
         print_lag_report(extra["lag"])
+    if args.changes or args.changes_only:
+        extra["changes"] = run_changes_bench(seeds, jobs=max(args.jobs, 1))
+        print_changes_report(extra["changes"])
+    if args.changes_only:
+        (out_dir / "changes.json").write_text(json.dumps(extra["changes"], indent=1))
+        print(f"Wrote {out_dir / 'changes.json'}")
+        return 1 if extra["changes"]["errors"] else 0
     if args.cost:
         extra["cost"] = run_cost_bench()
         print_cost_report(extra["cost"])
@@ -142,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_report(result)
     if "lag" in extra:
         print_lag_report(extra["lag"])
+    if "changes" in extra:
+        print_changes_report(extra["changes"])
     if "cost" in extra:
         print_cost_report(extra["cost"])
     if "forecast" in extra:
@@ -153,5 +176,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Wrote {out_dir / 'results.json'} and {len(paths)} PNGs in {out_dir}/")
     failed = any(cell.errors for row in result.measured_rows for cell in row.cells.values())
     failed = failed or bool(extra.get("lag", {}).get("errors"))
+    failed = failed or bool(extra.get("changes", {}).get("errors"))
     failed = failed or bool(extra.get("forecast", {}).get("errors"))
     return 1 if failed else 0

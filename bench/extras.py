@@ -1,4 +1,5 @@
-"""The bench's extra tables: reporting lag (three ways of reporting) and the engine's cost."""
+"""The bench's extra tables: reporting lag (three ways of reporting), plans that change while
+they run (a campaign added, one removed) and the engine's cost."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from bench.runner import _SCENARIOS, DEFAULT_SEEDS, _compute_oracles
-from bench.simulate import oracle, score
+from bench.simulate import oracle, run, score
+from bench.simulate.changes import CHANGE_SCENARIOS, run_changing
 from bench.simulate.lag import LAG_SCENARIOS, MODES, run_lagged
 from oktapi.engine.policies import DEFAULT_POLICY
 
@@ -68,6 +70,75 @@ def run_lag_bench(seeds: int = DEFAULT_SEEDS, jobs: int = 2, first_seed: int = 0
     mean = {
         mode: float(np.mean([scenarios[name][mode]["mean"] for name in LAG_SCENARIOS]))
         for mode in MODES
+    }
+    return {"seeds": seeds, "scenarios": scenarios, "mean": mean, "errors": errors}
+
+
+# Columns of the changes table: the default policy on the edited plan, the same policy on the
+# unedited base market (for scale: what the change costs), and the even split on the edited plan.
+CHANGE_COLUMNS = ("edited", "unedited", "even, edited")
+
+
+def _simulate_changes(task: tuple[str, str, int]) -> tuple[str, str, int, float | str]:
+    """Worker: one change scenario (or its unedited base) played once, scored by the oracle."""
+    name, column, seed = task
+    scenario = CHANGE_SCENARIOS[name]
+    try:
+        if column == "unedited":
+            base = _SCENARIOS[name.removesuffix("_changes")]
+            budgets = run(base, DEFAULT_POLICY, seed=seed).budgets
+            return name, column, seed, score(base, budgets, oracle(base)).percent_of_oracle
+        policy = "even" if column.startswith("even") else DEFAULT_POLICY
+        budgets = run_changing(scenario, seed, policy)
+    except Exception as error:  # report it in the table instead of losing the other runs
+        return name, column, seed, f"{type(error).__name__}: {error}"
+    market = scenario.market
+    return name, column, seed, score(market, budgets, oracle(market)).percent_of_oracle
+
+
+def run_changes_bench(seeds: int = DEFAULT_SEEDS, jobs: int = 2) -> dict:
+    """The default policy on plans edited mid-run (`CHANGE_SCENARIOS`), against an oracle that
+    knows the change, beside the same market unedited and the even split.
+
+    Returns {"seeds", "scenarios": {name: {"description", column: {"mean", "std", "percents"}}},
+    "mean": {column: mean over scenarios}, "errors": [...]}.
+    """
+    from bench.simulate import get_scenario
+
+    markets = [s.market for s in CHANGE_SCENARIOS.values()]
+    bases = [get_scenario(name.removesuffix("_changes")) for name in CHANGE_SCENARIOS]
+    _SCENARIOS.update({scenario.name: scenario for scenario in (*markets, *bases)})
+    _compute_oracles([*markets, *bases], jobs)
+    tasks = [
+        (name, column, seed)
+        for name in CHANGE_SCENARIOS
+        for column in CHANGE_COLUMNS
+        for seed in range(seeds)
+    ]
+    if jobs > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            outcomes = pool.map(_simulate_changes, tasks, chunksize=2)
+    else:
+        outcomes = [_simulate_changes(task) for task in tasks]
+    scenarios: dict[str, dict] = {
+        name: {"description": scenario.description} for name, scenario in CHANGE_SCENARIOS.items()
+    }
+    errors = []
+    for name, column, _, outcome in outcomes:
+        cell = scenarios[name].setdefault(column, {"percents": []})
+        if isinstance(outcome, str):
+            errors.append(f"{name} {column}: {outcome}")
+        else:
+            cell["percents"].append(outcome)
+    for name in CHANGE_SCENARIOS:
+        for column in CHANGE_COLUMNS:
+            cell = scenarios[name][column]
+            values = cell["percents"]
+            cell["mean"] = float(np.mean(values)) if values else float("nan")
+            cell["std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    mean = {
+        column: float(np.mean([scenarios[name][column]["mean"] for name in CHANGE_SCENARIOS]))
+        for column in CHANGE_COLUMNS
     }
     return {"seeds": seeds, "scenarios": scenarios, "mean": mean, "errors": errors}
 

@@ -42,6 +42,35 @@ def print_lag_report(lag: dict, console: Console | None = None) -> None:
         console.print(f"[red]{error}[/red]")
 
 
+def print_changes_report(changes: dict, console: Console | None = None) -> None:
+    """The changes table: plans edited mid-run (a campaign added, one removed)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.extras import CHANGE_COLUMNS
+
+    console = console or Console()
+    table = Table(
+        title=(
+            "Plans edited mid-run: % of an oracle that knows the change "
+            f"(mean ± std over {changes['seeds']} seeds)"
+        )
+    )
+    headers = ("response_curve, edited", "response_curve, unedited market", "even, edited")
+    for column in ("scenario", *headers):
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for name, cells in changes["scenarios"].items():
+        table.add_row(
+            name, *(f"{cells[c]['mean']:.1f}±{cells[c]['std']:.1f}" for c in CHANGE_COLUMNS)
+        )
+    table.add_row("mean", *(f"{changes['mean'][c]:.1f}" for c in CHANGE_COLUMNS))
+    console.print(table)
+    for name, cells in changes["scenarios"].items():
+        console.print(f"{name}: {cells['description']}")
+    for error in changes["errors"][:3]:
+        console.print(f"[red]{error}[/red]")
+
+
 def print_cost_report(cost: dict, console: Console | None = None) -> None:
     """Engine time of one timestep early and late in a long plan."""
     from rich.console import Console

@@ -11,7 +11,9 @@ from bench.simulate import (
     chapelle_li_check,
     evaluate,
     get_scenario,
+    oracle,
     run,
+    score,
 )
 from bench.simulate.run import environment_rng
 from bench.simulate.scenarios import DELIVERY_NOISE_LOW, LOGARITHMIC
@@ -162,3 +164,20 @@ def test_chapelle_li_batched_thompson_regret():
     result = chapelle_li_check(seeds=100)
     assert 117.0 <= result.mean <= 177.0
     assert 20.0 <= result.std <= 90.0
+
+
+def test_a_plan_edited_mid_run_funds_the_newcomer_only_once_it_joins_and_beats_even():
+    """The bench's changes scenario: the best campaign joins after a third, the second best
+    leaves after two thirds; the oracle knows it, the plan learns it through add/remove."""
+    from bench.simulate.changes import CHANGE_SCENARIOS, run_changing
+
+    scenario = CHANGE_SCENARIOS["saturating_changes"]
+    ((joining, join_at),), ((leaving, leave_at),) = scenario.joins, scenario.leaves
+    budgets = run_changing(scenario, seed=1)
+    assert np.all(budgets[:join_at, joining] == 0.0) and budgets[join_at:, joining].min() > 0
+    assert np.all(budgets[leave_at:, leaving] == 0.0)
+    reference = oracle(scenario.market)
+    assert np.all(reference.budgets[:join_at, joining] == 0.0)
+    edited = score(scenario.market, budgets, reference).percent_of_oracle
+    even = score(scenario.market, run_changing(scenario, 1, "even"), reference).percent_of_oracle
+    assert edited > even + 5
