@@ -320,3 +320,34 @@ def test_told_the_shapes_each_posterior_keeps_its_own_curve_and_learns_its_scale
     assert high[0] / low[0] == pytest.approx(4.0, rel=1e-4)
     assert high[1] / low[1] == pytest.approx(hill(200.0) / hill(50.0), rel=1e-6)
     assert posterior.expected(np.array([100.0, 100.0])) == pytest.approx([20.0, 20.0], rel=0.15)
+
+
+def test_cooldown_holds_a_changed_budget_for_that_many_timesteps() -> None:
+    """cooldown 2 (with max_change 0.5, TikTok's guidance): a campaign's budget changes at
+    most every third timestep, by at most half, and the plan still moves towards the best."""
+    market = Market([80.0, 10.0, 10.0], [300.0, 300.0, 300.0])
+    state = new_plan(3, 600.0, policy_params={"cooldown": 2, "max_change": 0.5})
+    budgets = np.array(play(state, market, 16))
+    moved = np.abs(np.diff(budgets, axis=0)) > 0.01 * budgets[:-1]
+    for campaign in range(3):
+        changes = np.flatnonzero(moved[:, campaign])
+        assert np.all(np.diff(changes) >= 3), changes
+    assert np.all(budgets[1:] <= 1.5 * budgets[:-1] + 0.01)
+    assert budgets[-1, 0] > 2 * budgets[0, 0]  # the best campaign still got most of it
+
+
+def test_cooldown_leaves_pauses_and_locks_alone() -> None:
+    market = Market([80.0, 10.0, 10.0], [300.0, 300.0, 300.0])
+    state = new_plan(3, 600.0, policy_params={"cooldown": 3})
+    play(state, market, 4)
+    ai = AI(state)
+    ai.allocate()
+    ai.set_campaign_constraints(1, paused=True)
+    ai.set_campaign_constraints(2, locked=123.0)
+    budgets = ai.reallocate().budgets
+    assert budgets[1] == 0.0 and budgets[2] == 123.0
+
+
+def test_cooldown_must_be_a_whole_number_of_timesteps() -> None:
+    with pytest.raises(ValueError, match="cooldown"):
+        new_plan(3, 600.0, policy_params={"cooldown": 1.5})

@@ -19,7 +19,11 @@ Rule, each timestep (before any spend: an even split):
    ``target_roas`` — the split may then add up to less than the timestep budget (``note``).
 5. Bounds: min/max, learned caps, ``explore_floor`` and ``max_change`` (default 1: a budget
    can at most double from one timestep to the next) bound the search; the shared
-   ``fit_to_bounds`` has the last word.
+   ``fit_to_bounds`` has the last word. ``cooldown`` (default 0) holds a campaign whose
+   budget moved by more than 1% at that budget for the next ``cooldown`` timesteps (TikTok asks
+   for budget changes within ±50% and 2 days apart: max_change 0.5, cooldown 2; Meta restarts
+   its learning phase on large edits). Paused, locked and removed campaigns follow their
+   constraints; the free campaigns absorb pacing.
 Pacing is the plan's: the timestep budget is the remaining budget over the remaining timesteps.
 """
 
@@ -64,6 +68,10 @@ MAX_KEPT_ROWS = 400
 # Draws used for the 80% credible interval in the explanations.
 INTERVAL_DRAWS = 200
 INTERVAL = (0.1, 0.9)
+# cooldown: a change of a campaign's budget by more than this share starts its hold (smaller
+# moves are pacing and rounding); at most MAX_COOLDOWN timesteps (within the kept rows).
+COOLDOWN_TOLERANCE = 0.01
+MAX_COOLDOWN = 30
 # Stream of the generator the explanations before any spend draw from (not state.rng).
 PRIOR_STREAM = 0x5052494F52
 
@@ -107,6 +115,13 @@ class ResponseCurvePolicy(Policy):
             low_inclusive=False,
             allow_none=True,
             help="largest relative change of a campaign's budget between timesteps",
+        ),
+        "cooldown": Param(
+            0,
+            low=0,
+            high=MAX_COOLDOWN,
+            integer=True,
+            help="timesteps a campaign's budget is held after it changed (by more than 1%)",
         ),
         "target_cpa": Param(
             None, low=0.0, low_inclusive=False, allow_none=True, help="most a conversion may cost"
@@ -206,6 +221,11 @@ class ResponseCurvePolicy(Policy):
         posterior, value, cap = fit.posterior, fit.value, fit.cap
         # The rows the next update may fold are tempered as this fit tempered them.
         state.folded["tempering"] = posterior.tempering[0].tolist()
+        held = self._cooling_down(state)
+        if held.any():  # held at last timestep's budget, within today's bounds
+            kept = np.clip(fit.previous, min_budget, max_budget)
+            min_budget = np.where(held, kept, min_budget)
+            max_budget = np.where(held, kept, max_budget)
         lower, upper = self._search_bounds(
             timestep_budget, min_budget, max_budget, cap, fit.previous
         )
@@ -233,6 +253,22 @@ class ResponseCurvePolicy(Policy):
             note = "spending less than the budget: campaigns are capped or at their max_budget"
         explanations = _explain(posterior, value, budgets, cap, rng)
         return budgets, explanations, note
+
+    def _cooling_down(self, state: State) -> np.ndarray:
+        """Campaigns whose budget changed (by more than COOLDOWN_TOLERANCE) within the last
+        ``cooldown`` timesteps, taking part in both: their budget is held."""
+        cooldown = int(self.params["cooldown"])
+        n = state.n_campaigns
+        if cooldown == 0 or state.kept < 2:
+            return np.zeros(n, dtype=bool)
+        recent = slice(max(state.kept - cooldown - 1, 0), state.kept)
+        allocated = np.asarray(state.allocated[recent], dtype=float)
+        took_part = np.asarray(state.participated[recent], dtype=float) > 0
+        before, after = allocated[:-1], allocated[1:]
+        moved = np.abs(after - before) > COOLDOWN_TOLERANCE * np.maximum(before, 1e-12)
+        changed = moved & took_part[:-1] & took_part[1:]
+        fixed = state.min_budgets >= state.max_budgets  # paused, removed, locked: not held
+        return changed.any(axis=0) & took_part[-1] & ~fixed
 
     def _prior_explanations(self, state: State, budgets: np.ndarray) -> list[dict]:
         """Explanations before any spend: the prior's curves, with its wide intervals.
