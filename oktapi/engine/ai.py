@@ -415,6 +415,11 @@ class AI:
             state, timestep_budget
         ) + _slack(timestep_budget):
             return
+        if lock_total == 0.0:
+            raise ValueError(
+                f"the campaigns' min_budget add up to {min_total:g}, more than the timestep "
+                f"budget {timestep_budget:g}; lower a min_budget"
+            )
         if lock_total > timestep_budget:
             raise ValueError(
                 f"the locked budgets add up to {lock_total:g}, more than the timestep budget "

@@ -133,6 +133,7 @@ def test_bad_edits_say_what_to_fix_and_change_nothing():
         (lambda: ai.change_budget(total_budget=state.budget_spent + 300.0), "locked"),
         (lambda: ai.add_campaign(Campaign("search")), "already in the plan"),
         (lambda: ai.add_campaign(Campaign("big", min_budget=150.0)), "timestep budget"),
+        (lambda: ai.set_campaign_constraints(1, min_budget=101.0), "lower a lock or a min_budget"),
     ]
     for edit, message in cases:
         with pytest.raises(ValueError, match=message):
@@ -291,3 +292,9 @@ def test_constraints_survive_a_round_trip_without_nan_in_the_json():
     assert loaded.to_dict() == document
     assert loaded.locked[0] == 30.0 and math.isnan(loaded.locked[2])
     assert loaded.must_report.tolist() == [True, False, True, False, True]
+
+
+@pytest.mark.parametrize("decimals", [-1, 5, 2.0, True, "2"])
+def test_decimals_must_be_a_minor_unit_iso_4217_knows(decimals):
+    with pytest.raises(ValueError, match="decimals"):
+        _plan(decimals=decimals)
