@@ -77,8 +77,12 @@ def test_a_long_plan_edited_many_times_keeps_its_budget_bounds_and_locks(policy)
     assert state.timesteps == 40
     assert state.budget_spent <= state.total_budget + 1e-6
     assert state.budget_spent > 0.85 * state.total_budget  # 90% spent: pacing used the rest
-    participated = state.participated
-    assert np.all(participated[state.history_start - 0 : 13 - state.history_start, 4] == 0.0)
+    participated = state.participated  # kept rows: timesteps history_start .. 39
+    before_joining = 13 - state.history_start  # the newcomer joined at timestep 13
+    assert before_joining > 0
+    assert np.all(participated[:before_joining, 4] == 0.0)
+    assert np.all(participated[before_joining:, 4] == 1.0)
+    assert np.all(participated[21 - state.history_start :, 3] == 0.0)  # removed at 21
     assert np.all(state.allocated[:, 4][participated[:, 4] == 0.0] == 0.0)
 
 
