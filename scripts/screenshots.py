@@ -112,7 +112,7 @@ def main() -> None:
                 f"6,{names[2]},600,25,1350\n"
                 f"6,Brand serach,30,1,54\n"
             )
-            driver.find_element(By.ID, "csv-file").send_keys(str(report))
+            driver.find_element(By.ID, "upload-file").send_keys(str(report))
             driver.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]").click()
             WebDriverWait(driver, 30).until(
                 seen.visibility_of_element_located((By.CSS_SELECTOR, "#upload-form .csv-preview"))

@@ -143,7 +143,7 @@ def test_a_buyer_logs_in_reads_a_plan_uploads_posts_and_logs_out(
         f"6,{names[2]},600,25,1350\n"
         f"6,{names[3]},30,1,54\n"
     )
-    browser.find_element(By.ID, "csv-file").send_keys(str(report))
+    browser.find_element(By.ID, "upload-file").send_keys(str(report))
     browser.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]").click()
     bad_row = wait(browser).until(
         seen.visibility_of_element_located((By.CSS_SELECTOR, "#upload-form tr.bad-row"))

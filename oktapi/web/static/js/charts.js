@@ -83,7 +83,10 @@ export function lines(canvas, { labels, series, marked, formatValue, axisValue }
  * interval (a light band) and the campaign's current budget (a large point on its line).
  * `series`: [{name, points: [{x, y}], lower: [{x, y}], upper: [{x, y}], current: {x, y}}].
  */
-export function curves(canvas, { series, valueTitle, formatBudget, axisBudget, formatValue, axisValue }) {
+export function curves(
+  canvas,
+  { series, budgetTitle = "Budget in one timestep", valueTitle, formatBudget, axisBudget, formatValue, axisValue },
+) {
   const datasets = [];
   series.forEach((one, i) => {
     const base = { parsing: false, pointRadius: 0, borderWidth: 0, tension: 0.2 };
@@ -143,7 +146,7 @@ export function curves(canvas, { series, valueTitle, formatBudget, axisBudget, f
         x: {
           type: "linear",
           beginAtZero: true,
-          title: { display: true, text: "Budget in one timestep" },
+          title: { display: true, text: budgetTitle },
           ticks: { callback: (value) => axisBudget(value) },
         },
         y: {

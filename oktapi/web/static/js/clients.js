@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { h, message, replace, table } from "./dom.js";
 import { money } from "./format.js";
+import { takeNotice } from "./notice.js";
 
 function planRows(plans, currency) {
   return plans.map((plan) => [
@@ -15,20 +16,30 @@ function planRows(plans, currency) {
   ]);
 }
 
+export function planTable(client, plans) {
+  return table({
+    caption: `Plans of ${client.name}`,
+    head: ["Plan", "Status", "Timesteps closed", "Spent", "Remaining", "Total budget"],
+    rows: planRows(plans, client.currency),
+    numeric: [3, 4, 5],
+  });
+}
+
 function clientSection(client, plans, error) {
-  const heading = h("h2", {}, client.name, " ", h("span", { class: "muted" }, `(${client.currency})`));
+  const heading = h(
+    "h2",
+    {},
+    h("a", { href: `#/clients/${encodeURIComponent(client.id)}` }, client.name),
+    " ",
+    h("span", { class: "muted" }, `(${client.currency})`),
+  );
   let body;
   if (error) {
     body = message("error", `Its plans could not be loaded: ${error.message}`);
   } else if (plans.length === 0) {
     body = h("p", { class: "muted" }, "No plans yet.");
   } else {
-    body = table({
-      caption: `Plans of ${client.name}`,
-      head: ["Plan", "Status", "Timesteps closed", "Spent", "Remaining", "Total budget"],
-      rows: planRows(plans, client.currency),
-      numeric: [3, 4, 5],
-    });
+    body = planTable(client, plans);
   }
   return h("section", { class: "card client", "data-client-id": client.id }, heading, body);
 }
@@ -54,14 +65,21 @@ export async function renderClients(main, { current }) {
     const sections = clients.map((client, i) =>
       clientSection(client, plansPerClient[i].plans, plansPerClient[i].error),
     );
+    const notice = takeNotice();
     replace(
       main,
       h("h1", { tabindex: "-1" }, "Clients and plans"),
+      notice,
       clients.length === 0
         ? h("p", { class: "muted" }, "You may see no client yet. An admin creates clients and gives managers access.")
         : sections,
     );
-    main.querySelector("h1").focus();
+    if (notice) {
+      notice.setAttribute("tabindex", "-1");
+      notice.focus();
+    } else {
+      main.querySelector("h1").focus();
+    }
   } finally {
     main.removeAttribute("aria-busy");
   }

@@ -32,7 +32,10 @@ export function replace(element, ...children) {
   append(element, children);
 }
 
-/** A table from a header row and body rows (cells: text or nodes); numbers right-aligned. */
+/**
+ * A table from a header row and body rows (cells: text or nodes); numbers right-aligned. A row is
+ * a list of cells or {cells, className, attributes}.
+ */
 export function table({ caption, head, rows, foot, numeric = [], className = "" }) {
   const isNumeric = (index) => numeric.includes(index);
   const cell = (tag, value, index, scope) =>
@@ -51,7 +54,7 @@ export function table({ caption, head, rows, foot, numeric = [], className = "" 
         rows.map((row) =>
           h(
             "tr",
-            { class: row.className || null },
+            { class: row.className || null, ...(row.attributes || {}) },
             (row.cells || row).map((value, i) =>
               i === 0 ? cell("th", value, i, "row") : cell("td", value, i),
             ),

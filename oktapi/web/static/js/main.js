@@ -1,7 +1,9 @@
-// The dashboard's entry: session, hash routes (#/ clients, #/plans/<id> a plan), focus on change.
+// The dashboard's entry: session, hash routes (#/ clients, #/clients/<id> one client, #/plans/<id>
+// a plan), focus on change.
 
 import * as api from "./api.js";
 import { h, message, replace } from "./dom.js";
+import { renderClient } from "./client.js";
 import { renderClients } from "./clients.js";
 import { renderLogin } from "./login.js";
 import { renderPlan } from "./plan.js";
@@ -12,8 +14,11 @@ const whoami = document.getElementById("whoami");
 let renderCount = 0;
 
 function route() {
-  const match = window.location.hash.match(/^#\/plans\/([^/?#]+)/);
-  return match ? { page: "plan", planId: decodeURIComponent(match[1]) } : { page: "clients" };
+  const plan = window.location.hash.match(/^#\/plans\/([^/?#]+)/);
+  if (plan) return { page: "plan", planId: decodeURIComponent(plan[1]) };
+  const client = window.location.hash.match(/^#\/clients\/([^/?#]+)/);
+  if (client) return { page: "client", clientId: decodeURIComponent(client[1]) };
+  return { page: "clients" };
 }
 
 /** A view gets a `current()` check so a slow answer for a page already left draws nothing. */
@@ -38,6 +43,8 @@ async function show(reason) {
   try {
     if (where.page === "plan") {
       await renderPlan(main, { planId: where.planId, current });
+    } else if (where.page === "client") {
+      await renderClient(main, { clientId: where.clientId, current });
     } else {
       await renderClients(main, { current });
     }

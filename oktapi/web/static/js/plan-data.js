@@ -24,6 +24,22 @@ export function timestepLabel(entry) {
   return start ? isoDate(start) : `Timestep ${entry.timestep}`;
 }
 
+/**
+ * Campaign id → name: the client's campaigns, then the names the plan and its history carry
+ * (a campaign deleted since keeps the name it had in the plan).
+ */
+export function planNames(campaigns, plan, entries) {
+  const names = new Map(campaigns.map((campaign) => [campaign.id, campaign.name]));
+  const known = [
+    ...(plan.campaigns ?? []),
+    ...entries.flatMap((entry) => entry.allocation?.allocations ?? []),
+  ];
+  for (const one of known) {
+    if (one.campaign_name && !names.has(one.campaign_id)) names.set(one.campaign_id, one.campaign_name);
+  }
+  return names;
+}
+
 export function campaignName(names, campaignId) {
   return names.get(campaignId) ?? `campaign ${campaignId.slice(0, 8)}… (removed)`;
 }

@@ -3,8 +3,9 @@
 
 import * as api from "./api.js";
 import { h, message, replace, uniqueId } from "./dom.js";
+import { clearErrors, fieldError, refuseLocally, submit } from "./form-kit.js";
 import { campaignName, isClosed, timestepLabel } from "./plan-data.js";
-import { FIELDS, busy, clearErrors, fieldError, withNames } from "./plan-forms.js";
+import { FIELDS, campaignFigures, placeOnRows } from "./plan-results.js";
 
 function shown(value) {
   return value === null || value === undefined ? "" : String(value);
@@ -29,32 +30,20 @@ export function restateForm({ plan, entries, names: campaignNames, refresh }) {
   );
   const feedback = h("div", { class: "form-feedback" });
   const fieldsets = h("div", { class: "campaign-results" });
-  const submit = h("button", { type: "submit" }, "Restate");
+  const button = h("button", { type: "submit" }, "Restate");
   let rows = [];
 
   const build = () => {
     const entry = closed.find((e) => String(e.timestep) === select.value);
     rows = entry.results.map((reported, index) => {
-      const inputs = {};
-      const fields = FIELDS.map((field) => {
-        const inputId = `restate-${index}-${field.key}`;
-        inputs[field.key] = h("input", {
-          id: inputId,
-          type: "number",
-          min: "0",
-          step: "any",
-          inputmode: "decimal",
-          value: shown(reported[field.key]),
-        });
-        return h("div", { class: "field" }, h("label", { for: inputId }, field.label), inputs[field.key]);
+      const values = Object.fromEntries(FIELDS.map((f) => [f.key, shown(reported[f.key])]));
+      const row = campaignFigures({
+        idPrefix: `restate-${index}`,
+        legend: campaignName(campaignNames, reported.campaign_id),
+        values,
       });
-      const fieldset = h(
-        "fieldset",
-        { class: "campaign-result", "data-campaign-id": reported.campaign_id },
-        h("legend", {}, campaignName(campaignNames, reported.campaign_id)),
-        h("div", { class: "field-row" }, fields),
-      );
-      return { campaignId: reported.campaign_id, reported, inputs, fieldset };
+      row.fieldset.dataset.campaignId = reported.campaign_id;
+      return { campaignId: reported.campaign_id, reported, ...row };
     });
     replace(fieldsets, rows.map((row) => row.fieldset));
   };
@@ -77,7 +66,7 @@ export function restateForm({ plan, entries, names: campaignNames, refresh }) {
     h("div", { class: "field inline" }, h("label", { for: selectId }, "Timestep"), select),
     fieldsets,
     feedback,
-    submit,
+    button,
   );
 
   form.addEventListener("submit", async (event) => {
@@ -105,54 +94,30 @@ export function restateForm({ plan, entries, names: campaignNames, refresh }) {
       }
       if (changed) sent.push({ row, result });
     }
-    if (invalid) {
-      feedback.replaceChildren(message("error", "Some fields need fixing; see the marked ones."));
-      form.querySelector("[aria-invalid]").focus();
-      return;
-    }
+    if (invalid) return refuseLocally(form, feedback);
     if (sent.length === 0) {
       feedback.replaceChildren(message("error", "Nothing to restate: no figure differs from what was reported."));
       rows[0].inputs.conversions.focus();
       return;
     }
-    const done = busy(submit, "Restating…");
-    form.setAttribute("aria-busy", "true");
-    try {
-      const answer = await api.call("PUT", `/plans/${api.id(plan.id)}/results/${timestep}`, {
-        json: { results: sent.map((s) => s.result) },
-      });
-      const named = sent.map((s) => campaignName(campaignNames, s.row.campaignId)).join(", ");
-      await refresh({
-        section: "restate",
-        node: message(
-          "success",
-          `Timestep ${timestep} restated (revision ${answer.body.revision ?? "?"}) for ${named}.`,
-        ),
-      });
-    } catch (error) {
-      if (error instanceof api.ApiError && error.status === 401) return; // login is shown
-      const general = [];
-      for (const raw of error instanceof api.ApiError ? error.problems : [{ loc: [], msg: error.message }]) {
-        const msg = withNames(raw.msg, campaignNames);
-        const [where, list, index, field] = raw.loc;
-        const target = where === "body" && list === "results" ? sent[index] : null;
-        if (target && field && target.row.inputs[field]) fieldError(target.row.inputs[field], msg);
-        else general.push(msg);
-      }
-      feedback.replaceChildren(
-        message(
-          "error",
-          h("p", {}, `Timestep ${timestep} was not restated:`),
-          general.length ? h("ul", {}, general.map((text) => h("li", {}, text))) : h("p", {}, "see the marked fields."),
-        ),
-      );
-      const first = form.querySelector("[aria-invalid]") || feedback.firstChild;
-      if (!first.matches("input")) first.setAttribute("tabindex", "-1");
-      first.focus();
-    } finally {
-      done();
-      form.removeAttribute("aria-busy");
-    }
+    await submit(form, {
+      button,
+      busyText: "Restating…",
+      feedback,
+      names: campaignNames,
+      heading: `Timestep ${timestep} was not restated:`,
+      place: placeOnRows(sent),
+      send: async () => {
+        const answer = await api.call("PUT", `/plans/${api.id(plan.id)}/results/${timestep}`, {
+          json: { results: sent.map((s) => s.result) },
+        });
+        const named = sent.map((s) => campaignName(campaignNames, s.row.campaignId)).join(", ");
+        await refresh({
+          section: "restate",
+          node: message("success", `Timestep ${timestep} restated (revision ${answer.body.revision ?? "?"}) for ${named}.`),
+        });
+      },
+    });
   });
   return form;
 }

@@ -3,11 +3,17 @@
 import * as api from "./api.js";
 import { lines, stackedBars } from "./charts.js";
 import { chartSection, h, replace, table, uniqueId } from "./dom.js";
-import { count, isoDate, money, moneyShort, rate, ratio } from "./format.js";
-import { METRICS, budgetSeries, campaignName, isClosed, resultSeries } from "./plan-data.js";
-import { curvesSection, whatIfSection } from "./plan-ahead.js";
-import { csvUploadForm, resultsForm } from "./plan-forms.js";
+import { count, money, moneyShort, ratio } from "./format.js";
+import { allocationSection } from "./plan-allocation.js";
+import { campaignsSection } from "./plan-campaigns.js";
+import { curvesSection } from "./plan-curves.js";
+import { METRICS, budgetSeries, isClosed, planNames, resultSeries } from "./plan-data.js";
+import { planEditForm } from "./plan-edit.js";
+import { planEndSection } from "./plan-end.js";
+import { outlookSection } from "./plan-outlook.js";
 import { restateForm } from "./plan-restate.js";
+import { planUploadForm, resultsForm } from "./plan-results.js";
+import { whatIfSection } from "./plan-whatif.js";
 
 /** Formatting for one plan: its currency and objective. */
 function formatsFor(currency) {
@@ -35,7 +41,7 @@ function summary(plan, formats) {
     ["Status", h("span", { class: `badge ${plan.status}` }, plan.status)],
     [
       "Open timestep",
-      plan.status === "active" ? `${plan.timestep} (of 0–${plan.timesteps - 1})` : "none: finished",
+      plan.status === "active" ? `${plan.timestep} (of 0–${plan.timesteps - 1})` : `none: ${plan.status}`,
     ],
     ["Spent", formats.whole(plan.budget_spent)],
     ["Remaining", formats.whole(plan.budget_remaining)],
@@ -168,79 +174,6 @@ function resultsSection(plan, entries, names, formats) {
   return parts;
 }
 
-function marginalText(plan, value, formats) {
-  if (value === null || value === undefined) return "—";
-  if (plan.objective === "revenue") {
-    return `${ratio(value)} (${formats.money(value)} more per extra ${formats.money(1)})`;
-  }
-  if (value <= 0) return `${rate(value)} per ${formats.money(1)}`;
-  return `${formats.money(1 / value)} per extra conversion (${rate(value)} per ${formats.money(1)})`;
-}
-
-function allocationSection(plan, names, formats) {
-  const headingId = "allocation-heading";
-  const section = h("section", { class: "card", "aria-labelledby": headingId, id: "allocation-section" });
-  const allocation = plan.allocation;
-  if (!allocation) {
-    replace(
-      section,
-      h("h2", { id: headingId }, "Open timestep"),
-      h("p", {}, "The plan is finished: no allocation follows. Restating past timesteps still works."),
-    );
-    return section;
-  }
-  const outcome = plan.objective === "revenue" ? formats.money : count;
-  const outcomeName = plan.objective === "revenue" ? "revenue" : "conversions";
-  const explained = allocation.allocations.some((a) => a.expected !== null && a.expected !== undefined);
-  const missing = new Set(plan.missing ?? []);
-  let period = null;
-  if (allocation.period_start) {
-    period = isoDate(allocation.period_start);
-    if (allocation.period_end && allocation.period_end !== allocation.period_start) {
-      period += ` – ${isoDate(allocation.period_end)}`;
-    }
-  }
-  const rows = allocation.allocations.map((a) => [
-    campaignName(names, a.campaign_id),
-    formats.exact(a.budget),
-    a.expected === undefined || a.expected === null ? "—" : outcome(a.expected),
-    a.lower === undefined || a.lower === null ? "—" : `${outcome(a.lower)} – ${outcome(a.upper)}`,
-    marginalText(plan, a.marginal_return, formats),
-    ...(plan.missing ? [missing.has(a.campaign_id) ? "waiting" : "reported"] : []),
-  ]);
-  const total = allocation.allocations.reduce((sum, a) => sum + a.budget, 0);
-  const expectedTotal = explained
-    ? outcome(allocation.allocations.reduce((sum, a) => sum + (a.expected ?? 0), 0))
-    : "—";
-  replace(
-    section,
-    h("h2", { id: headingId }, `Open timestep ${allocation.timestep}`, period ? ` · ${period}` : ""),
-    h(
-      "p",
-      { class: "muted" },
-      `Set these budgets on the ad platforms. Expected ${outcomeName} come with an 80% interval; the marginal return is what the last unit of each budget is expected to bring.`,
-    ),
-    table({
-      caption: `Allocation for timestep ${allocation.timestep}`,
-      head: [
-        "Campaign",
-        "Budget",
-        `Expected ${outcomeName}`,
-        "80% interval",
-        "Marginal return",
-        ...(plan.missing ? ["Results"] : []),
-      ],
-      rows,
-      foot: ["Total", formats.exact(total), expectedTotal, "", "", ...(plan.missing ? [""] : [])],
-      numeric: [1, 2, 3],
-      className: "allocation",
-    }),
-    explained ? null : h("p", { class: "muted" }, "This plan's policy gives budgets without expectations."),
-    allocation.note ? h("p", { class: "muted" }, allocation.note) : null,
-  );
-  return section;
-}
-
 function skeleton(main) {
   replace(
     main,
@@ -265,18 +198,20 @@ export async function renderPlan(main, { planId, current, flash }) {
       api.get(`/plans/${api.id(planId)}/history`),
     ]);
     if (!current()) return;
-    const names = new Map(campaigns.map((campaign) => [campaign.id, campaign.name]));
-    const formats = formatsFor(client.currency);
     const entries = history.entries ?? [];
+    const names = planNames(campaigns, plan, entries);
+    const formats = formatsFor(client.currency);
     const refresh = (next) => renderPlan(main, { planId, current, flash: next });
+    const currency = client.currency;
 
     const budgets = budgetsSection(plan, entries, names, formats);
     const results = resultsSection(plan, entries, names, formats);
-    // Curves and forecasts need an open timestep; a finished plan has none.
-    const ahead = plan.allocation ? curvesSection(plan, names, formats) : null;
-    const whatIf = plan.allocation ? whatIfSection(plan, names, formats, client.currency) : null;
-    const forms = h("div", { class: "forms" });
-    const formSections = {
+    // Curves and forecasts need an open timestep; a finished or stopped plan has none.
+    const curves = plan.allocation ? curvesSection(plan, names, formats) : null;
+    const outlook = plan.allocation ? outlookSection(plan, formats) : null;
+    const whatIf = plan.allocation ? whatIfSection(plan, names, formats, currency) : null;
+    const running = plan.status === "active";
+    const sections = {
       results: plan.allocation
         ? resultsForm({
             plan,
@@ -287,12 +222,20 @@ export async function renderPlan(main, { planId, current, flash }) {
           })
         : null,
       restate: restateForm({ plan, entries, names, refresh }),
-      upload: csvUploadForm({ plan, names, refresh }),
+      upload: planUploadForm({ plan, names, refresh }),
+      edit: running ? planEditForm({ plan, formats, currency, refresh }) : null,
+      campaigns: running
+        ? campaignsSection({ plan, campaigns, names, formats, currency, refresh, selected: flash?.campaignId })
+        : null,
+      end: planEndSection({ plan, refresh }),
     };
-    for (const node of Object.values(formSections)) if (node) forms.append(node);
-    if (flash && formSections[flash.section]) {
-      formSections[flash.section].querySelector(".form-feedback").replaceChildren(flash.node);
+    if (flash && sections[flash.section]) {
+      sections[flash.section].querySelector(".form-feedback").replaceChildren(flash.node);
     }
+    const group = (id, title, keys) => {
+      const shown = keys.map((key) => sections[key]).filter(Boolean);
+      return shown.length ? h("div", { class: "forms", id, "aria-label": title, role: "group" }, shown) : null;
+    };
     replace(
       main,
       h("p", {}, h("a", { href: "#/" }, "← Clients and plans")),
@@ -300,19 +243,23 @@ export async function renderPlan(main, { planId, current, flash }) {
       h(
         "p",
         { class: "muted" },
-        `${client.name} · ${client.currency} · objective: ${plan.objective} · policy: ${plan.policy}`,
+        h("a", { href: `#/clients/${encodeURIComponent(client.id)}` }, client.name),
+        ` · ${currency} · objective: ${plan.objective} · policy: ${plan.policy}`,
       ),
       summary(plan, formats),
       budgets.section,
       results.section,
       allocationSection(plan, names, formats),
-      ahead ? ahead.section : null,
+      group("plan-inputs", "Report results", ["results", "restate", "upload"]),
+      outlook ? outlook.section : null,
+      curves ? curves.section : null,
       whatIf,
-      forms,
+      group("plan-changes", "Change the plan", ["edit", "campaigns", "end"]),
     );
     budgets.draw();
     results.draw();
-    ahead?.load(current);
+    curves?.load(current);
+    outlook?.load(current);
     if (flash) {
       flash.node.setAttribute("tabindex", "-1");
       flash.node.focus();
