@@ -66,7 +66,6 @@ def seed_demo(
     """A client in euros, four campaigns and a 30-day plan with some timesteps reported."""
     token = login(base_url, "admin", password)
     api = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
-    rng = np.random.default_rng(seed)
     client = api.post("/clients", json={"name": "Acme Shoes", "currency": "EUR"})
     client.raise_for_status()
     client_id = client.json()["id"]
@@ -79,10 +78,40 @@ def seed_demo(
         made.raise_for_status()
         campaign_ids.append(made.json()["id"])
         names[made.json()["id"]] = name
+    api.close()
+    plan_id = seed_plan(
+        base_url,
+        token=token,
+        client_id=client_id,
+        campaign_ids=campaign_ids,
+        names=names,
+        name="Q1 push",
+        closed_timesteps=closed_timesteps,
+        seed=seed,
+    )
+    return DemoPlan(
+        token=token, client_id=client_id, plan_id=plan_id, campaign_ids=campaign_ids, names=names
+    )
+
+
+def seed_plan(
+    base_url: str,
+    *,
+    token: str,
+    client_id: str,
+    campaign_ids: list[str],
+    names: dict[str, str],
+    name: str,
+    closed_timesteps: int,
+    seed: int = 7,
+) -> str:
+    """A 30-day plan of 45,000 over the campaigns, its first timesteps reported; its id."""
+    api = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    rng = np.random.default_rng(seed)
     plan = api.post(
         f"/clients/{client_id}/plans",
         json={
-            "name": "Q1 push",
+            "name": name,
             "campaign_ids": campaign_ids,
             "total_budget": 45000,
             "timesteps": 30,
@@ -103,9 +132,7 @@ def seed_demo(
         answer.raise_for_status()
         allocation = answer.json()
     api.close()
-    return DemoPlan(
-        token=token, client_id=client_id, plan_id=plan_id, campaign_ids=campaign_ids, names=names
-    )
+    return plan_id
 
 
 def chromium(width: int = 1280, height: int = 900):  # -> selenium WebDriver

@@ -12,76 +12,20 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as seen
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from scripts.dashboard_browser import DemoPlan
 from scripts.service_process import ServiceProcess
+from tests.e2e.browsing import (
+    api_get,
+    chart_data,
+    log_in,
+    painted_pixels,
+    severe_console_entries,
+    wait,
+)
 
 pytestmark = pytest.mark.e2e
-WAIT_SECONDS = 30  # how long to wait for the page, not a speed requirement
-
-
-def wait(browser: WebDriver) -> WebDriverWait:
-    return WebDriverWait(browser, WAIT_SECONDS)
-
-
-def chart_data(browser: WebDriver, key: str) -> dict | None:
-    """What Chart.js holds for a chart: its labels and, per dataset, label and values."""
-    return browser.execute_script(
-        """
-        const chart = window.Chart && Chart.getChart(document.getElementById(arguments[0]));
-        if (!chart) return null;
-        return {labels: chart.data.labels,
-                datasets: chart.data.datasets.map(d => ({label: d.label, data: d.data}))};
-        """,
-        f"{key}-chart",
-    )
-
-
-def painted_pixels(browser: WebDriver, key: str) -> int:
-    """How many pixels of the chart's canvas are not blank: the chart was really drawn."""
-    return browser.execute_script(
-        """
-        const canvas = document.getElementById(arguments[0]);
-        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-        let painted = 0;
-        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
-        return painted;
-        """,
-        f"{key}-chart",
-    )
-
-
-def api_get(service: ServiceProcess, demo: DemoPlan, path: str) -> dict:
-    response = httpx.get(
-        f"{service.base_url}{path}", headers={"Authorization": f"Bearer {demo.token}"}, timeout=30
-    )
-    response.raise_for_status()
-    return response.json()
-
-
-def log_in(browser: WebDriver, service: ServiceProcess, password: str) -> None:
-    browser.get(f"{service.base_url}/")
-    username = wait(browser).until(seen.visibility_of_element_located((By.ID, "username")))
-    username.send_keys("admin")
-    browser.find_element(By.ID, "password").send_keys(password)
-    browser.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
-
-
-def severe_console_entries(browser: WebDriver, service: ServiceProcess) -> list[dict]:
-    """Errors the page logged: a CSP violation, a failed asset or a script error shows here.
-
-    API answers of 4xx that the page showed on purpose (a refused upload) are not errors.
-    """
-    return [
-        entry
-        for entry in browser.get_log("browser")
-        if entry["level"] == "SEVERE"
-        and not (
-            entry["source"] == "network"
-            and not entry["message"].startswith(f"{service.base_url}/app")
-        )
-    ]
 
 
 def test_a_buyer_logs_in_reads_a_plan_uploads_posts_and_logs_out(
@@ -296,16 +240,17 @@ def one_decimal(value: float) -> str:
     return f"{value:,.1f}".removesuffix(".0")
 
 
-def curves_drawn(browser: WebDriver) -> dict | None:
-    """Per role (expected, current, band) the datasets Chart.js holds for the curves chart."""
+def curves_drawn(browser: WebDriver, key: str = "curves") -> dict | None:
+    """Per role (expected, current, band) the datasets Chart.js holds for a curves chart."""
     return browser.execute_script(
         """
-        const chart = window.Chart && Chart.getChart(document.getElementById('curves-chart'));
+        const chart = window.Chart && Chart.getChart(document.getElementById(arguments[0]));
         if (!chart) return null;
         const out = {};
         for (const d of chart.data.datasets) (out[d.role] ||= []).push({label: d.label, data: d.data});
         return out;
-        """
+        """,
+        f"{key}-chart",
     )
 
 
@@ -386,6 +331,44 @@ def test_the_learned_curves_are_drawn_and_a_what_if_answers_in_euros(
     )
     error_id = browser.find_element(By.ID, "whatif-budget").get_attribute("aria-describedby")
     assert "0" in browser.find_element(By.ID, error_id).text
+    assert severe_console_entries(browser, service) == []
+
+
+def test_expected_outcome_against_budget_per_timestep_is_the_servers_forecast(
+    browser: WebDriver, service: ServiceProcess, demo: DemoPlan, admin_password: str
+) -> None:
+    log_in(browser, service, admin_password)
+    wait(browser).until(seen.element_to_be_clickable((By.LINK_TEXT, "Q1 push"))).click()
+    wait(browser).until(lambda b: (curves_drawn(b, "outlook") or {}).get("expected"))
+    drawn = curves_drawn(browser, "outlook")
+    today = api_get(service, demo, f"/plans/{demo.plan_id}")["allocation"]["timestep_budget"]
+    budgets = [p["x"] for p in drawn["expected"][0]["data"]]
+    assert budgets == pytest.approx(
+        [m * today for m in (0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3)], abs=0.01
+    )
+    forecast = httpx.post(
+        f"{service.base_url}/plans/{demo.plan_id}/forecast",
+        json={"timestep_budgets": budgets},
+        headers={"Authorization": f"Bearer {demo.token}"},
+        timeout=60,
+    ).json()["scenarios"]
+    assert [p["y"] for p in drawn["expected"][0]["data"]] == pytest.approx(
+        [s["expected"] for s in forecast]
+    )
+    low, high = drawn["band"]
+    assert [p["y"] for p in low["data"]] == pytest.approx([s["lower"] for s in forecast])
+    assert [p["y"] for p in high["data"]] == pytest.approx([s["upper"] for s in forecast])
+    assert drawn["current"][0]["data"][0]["x"] == pytest.approx(today)
+    assert painted_pixels(browser, "outlook") > 5_000
+
+    # The text alternative: one row per budget, today's marked, with its interval.
+    browser.find_element(By.CSS_SELECTOR, "#outlook-table summary").click()
+    rows = browser.find_elements(By.CSS_SELECTOR, "#outlook-table tbody tr")
+    assert len(rows) == len(forecast)
+    today_row = next(r for r in rows if "(today)" in r.text)
+    scenario = forecast[budgets.index(next(b for b in budgets if abs(b - today) < 0.01))]
+    interval = f"{one_decimal(scenario['lower'])} \u2013 {one_decimal(scenario['upper'])}"
+    assert f"€{today:,.2f}" in today_row.text and interval in today_row.text
     assert severe_console_entries(browser, service) == []
 
 
