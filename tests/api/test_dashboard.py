@@ -180,3 +180,19 @@ def test_the_dashboard_routes_stay_out_of_the_api_schema(client: TestClient) -> 
     paths = client.get("/openapi.json").json()["paths"]
     assert "/" not in paths
     assert not [path for path in paths if path.startswith("/app")]
+
+
+def test_form_helpers_are_defined_once_and_every_form_uses_them() -> None:
+    """Busy buttons, field errors and refusals live in form-kit.js; no form keeps its own copy."""
+    scripts = {path.name: path.read_text() for path in (WEB / "static" / "js").glob("*.js")}
+    for helper in ("busy", "fieldError", "clearErrors", "withNames", "numberField", "submit"):
+        defined = [
+            name
+            for name, code in scripts.items()
+            if re.search(rf"^(export )?(async )?function {helper}\(", code, re.M)
+        ]
+        assert defined == ["form-kit.js"], f"{helper} defined in {defined}"
+    users = ("plan-results.js", "plan-restate.js", "plan-edit.js", "plan-campaigns.js")
+    for name in (*users, "plan-whatif.js", "plan-end.js", "report-upload.js"):
+        assert '"./form-kit.js"' in scripts[name], f"{name} does not use the form kit"
+        assert "button.disabled = true" not in scripts[name], f"{name} has its own busy state"

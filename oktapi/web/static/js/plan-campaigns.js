@@ -153,7 +153,7 @@ function editor({ plan, rule, campaign, names, formats, currency, refresh }) {
   });
 
   const removeFeedback = h("div", { class: "form-feedback" });
-  const removeBox = h("div", { class: "small-form" });
+  const removeBox = h("div", { class: "remove-box" });
   removeBox.append(
     removeFeedback,
     confirmStep({
@@ -179,7 +179,8 @@ function editor({ plan, rule, campaign, names, formats, currency, refresh }) {
     "div",
     { class: "campaign-editor", "data-campaign-id": campaignId },
     state,
-    h("div", { class: "editor-grid" }, pauseBox, lock.form, bounds.form, removeBox),
+    h("div", { class: "editor-grid" }, pauseBox, lock.form, bounds.form),
+    removeBox,
   );
 }
 

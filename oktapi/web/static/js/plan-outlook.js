@@ -43,7 +43,7 @@ export function outlookSection(plan, formats) {
   const parts = chartSection({
     key: "outlook",
     title,
-    intro: `What the open timestep is expected to bring for budgets per timestep from a quarter to three times today's, with the 80% interval as a band; the diamond is today's budget. Beyond 1.5× the most ever spent the forecast is extrapolated (marked in the table).`,
+    intro: `What the open timestep is expected to bring for budgets per timestep from a quarter to three times today's, with the 80% interval as a band; the diamond is today's budget. Where the line flattens, the campaigns' maximum budgets and learned caps hold the rest back; beyond 1.5× the most ever spent the forecast is extrapolated (marked in the table).`,
     ariaLabel: "The outcome against budget is loading.",
     tableNode: h("p", { class: "muted" }, "Loading…"),
   });
