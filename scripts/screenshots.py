@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -47,13 +47,65 @@ def wait_for_charts(driver) -> None:
             "return c && window.Chart && Chart.getChart(c) !== undefined;"
         )
     )
-    WebDriverWait(driver, 30).until(
-        lambda d: d.execute_script(
-            "const c = document.getElementById('curves-chart');"
-            "return !c || (window.Chart && Chart.getChart(c) !== undefined);"
+    for key in ("curves", "outlook"):
+        WebDriverWait(driver, 60).until(
+            lambda d, key=key: d.execute_script(
+                f"const c = document.getElementById('{key}-chart');"
+                "return !c || (window.Chart && Chart.getChart(c) !== undefined);"
+            )
         )
-    )
     time.sleep(0.5)  # let the last animation frame land
+
+
+def change_campaigns(driver, demo: DemoPlan) -> None:
+    """Through the plan's forms: TikTok video paused, Brand search locked at 400."""
+    tiktok, brand = demo.campaign_ids[3], demo.campaign_ids[0]
+    Select(driver.find_element(By.ID, "plan-campaign-select")).select_by_value(tiktok)
+    driver.find_element(By.ID, "campaign-pause").click()
+    WebDriverWait(driver, 30).until(
+        seen.text_to_be_present_in_element((By.ID, "plan-campaigns-section"), "is paused")
+    )
+    Select(driver.find_element(By.ID, "plan-campaign-select")).select_by_value(brand)
+    locked = driver.find_element(By.ID, "campaign-locked-budget")
+    locked.clear()
+    locked.send_keys("400\n")
+    WebDriverWait(driver, 30).until(
+        seen.text_to_be_present_in_element((By.ID, "plan-campaigns-section"), "locked at")
+    )
+    wait_for_charts(driver)
+
+
+def refused_budget(driver) -> None:
+    """A total budget below what is spent: the server's refusal next to the field."""
+    total = driver.find_element(By.ID, "plan-total-budget")
+    total.clear()
+    total.send_keys("1000")
+    driver.find_element(By.CSS_SELECTOR, "#plan-edit-form button[type=submit]").click()
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_element(By.ID, "plan-total-budget").get_attribute("aria-invalid")
+    )
+    time.sleep(0.3)
+
+
+def history_refused(driver, base_url: str, demo: DemoPlan, folder: Path) -> None:
+    """The client page: a history file with a bad row, refused and shown row by row."""
+    driver.get(f"{base_url}/app#/clients/{demo.client_id}")
+    WebDriverWait(driver, 30).until(seen.visibility_of_element_located((By.ID, "history-file")))
+    names = [demo.names[c] for c in demo.campaign_ids]
+    report = folder / "meta-history.csv"
+    report.write_text(
+        "date,campaign,spend,conversions,revenue\n"
+        f"2026-11-01,{names[2]},612.40,21,1134\n"
+        f"2026-11-02,{names[2]},598.10,n/a,1080\n"
+        f"2026-11-03,{names[2]},640.00,24,1296\n"
+        f"2026-11-03,{names[3]},210.00,-2,108\n"
+    )
+    driver.find_element(By.ID, "history-file").send_keys(str(report))
+    driver.find_element(By.CSS_SELECTOR, "#history-form button[type=submit]").click()
+    WebDriverWait(driver, 30).until(
+        seen.visibility_of_element_located((By.CSS_SELECTOR, "#history-form .csv-preview"))
+    )
+    time.sleep(0.3)
 
 
 def full_page(driver, path: Path, width: int) -> None:
@@ -89,8 +141,10 @@ def main() -> None:
             driver.save_screenshot(str(OUT / "clients.png"))
             driver.find_element(By.LINK_TEXT, "Q1 push").click()
             wait_for_charts(driver)
+            change_campaigns(driver, demo)
             full_page(driver, OUT / "plan.png", 1280)
             driver.find_element(By.ID, "curves-section").screenshot(str(OUT / "curves.png"))
+            driver.find_element(By.ID, "outlook-section").screenshot(str(OUT / "outlook.png"))
 
             budget = driver.find_element(By.ID, "whatif-budget")
             budget.clear()
@@ -121,9 +175,15 @@ def main() -> None:
             driver.set_window_size(1280, height + 20)
             time.sleep(0.5)
             driver.find_element(By.ID, "upload-form").screenshot(str(OUT / "upload-errors.png"))
+            refused_budget(driver)
+            driver.find_element(By.ID, "plan-changes").screenshot(str(OUT / "plan-edits.png"))
+
+            history_refused(driver, service.base_url, demo, Path(tmp))
+            full_page(driver, Path(tmp) / "scratch.png", 1280)
+            driver.find_element(By.ID, "main").screenshot(str(OUT / "client-history.png"))
 
             driver.set_window_size(390, 844)
-            driver.refresh()
+            driver.get(f"{service.base_url}/app#/plans/{demo.plan_id}")
             wait_for_charts(driver)
             driver.save_screenshot(str(OUT / "phone-plan.png"))
         finally:
