@@ -6,6 +6,7 @@ campaign removed and added back; stop and delete ask first; a history file with 
 refused with that row named, a good one recorded.
 """
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def plan_id(service: ServiceProcess, demo: DemoPlan, request: pytest.FixtureRequest) -> str:
+def plan_id(service: ServiceProcess, demo: DemoPlan) -> str:
     """A plan of its own per test (over the demo's campaigns, 3 timesteps reported)."""
     return seed_plan(
         service.base_url,
@@ -33,7 +34,7 @@ def plan_id(service: ServiceProcess, demo: DemoPlan, request: pytest.FixtureRequ
         client_id=demo.client_id,
         campaign_ids=demo.campaign_ids,
         names=demo.names,
-        name=f"Edited {request.node.name[-20:]}",
+        name=f"Edited plan {secrets.token_hex(3)}",
         closed_timesteps=3,
     )
 
@@ -216,7 +217,9 @@ def test_a_campaign_removed_and_added_back_then_the_plan_stopped_and_deleted(
     question = browser.find_element(By.ID, "plan-stop-question").text
     assert "final" in question
     browser.find_element(By.ID, "plan-stop-confirm").click()
-    wait(browser).until(seen.text_to_be_present_in_element((By.ID, "plan-end-section"), "stopped"))
+    wait(browser).until(
+        seen.text_to_be_present_in_element((By.ID, "plan-end-section"), "The plan is stopped")
+    )
     assert api.get(f"/plans/{plan_id}").json()["status"] == "stopped"
     assert "stopped" in browser.find_element(By.CSS_SELECTOR, "dl.summary").text
     assert not browser.find_elements(By.ID, "plan-edit-form")
