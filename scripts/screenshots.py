@@ -111,6 +111,7 @@ def history_refused(driver, base_url: str, demo: DemoPlan, folder: Path) -> None
 def full_page(driver, path: Path, width: int) -> None:
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(width, height + 20)
+    driver.execute_script("window.scrollTo(0, 0)")
     time.sleep(0.5)
     driver.save_screenshot(str(path))
 

@@ -179,6 +179,10 @@ def test_the_plan_page_fits_a_phone_screen(
     browser.get(f"{service.base_url}/app#/plans/{demo.plan_id}")
     wait(browser).until(lambda b: (chart_data(b, "budgets") or {}).get("labels"))
     assert painted_pixels(browser, "budgets") > 5_000
+    # The edit forms are there too, one column, inside the screen.
+    for form_id in ("plan-edit-form", "campaign-lock-form", "campaign-bounds-form"):
+        form = browser.find_element(By.ID, form_id)
+        assert form.rect["x"] >= 0 and form.rect["x"] + form.rect["width"] <= 390, form_id
     overflow = browser.execute_script(
         "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )

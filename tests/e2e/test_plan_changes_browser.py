@@ -167,7 +167,7 @@ def test_budget_raised_campaign_paused_and_locked_refusals_at_their_fields(
     wait(browser).until(
         seen.text_to_be_present_in_element((By.ID, "campaign-bounds-form"), "not changed")
     )
-    assert "min_budget" in browser.find_element(By.ID, "campaign-bounds-form").text
+    assert "min budget" in browser.find_element(By.ID, "campaign-bounds-form").text
     retype(browser, "campaign-min-budget", "")
     browser.find_element(By.CSS_SELECTOR, "#campaign-bounds-form button[type=submit]").click()
     wait(browser).until(

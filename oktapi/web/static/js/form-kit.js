@@ -35,11 +35,14 @@ export function clearErrors(form) {
   }
 }
 
-/** Server messages name campaigns by id; people know them by name. */
+// The API's field names in its messages, as the forms label them.
+const FIELD_WORDS = /\b(total|locked|min|max|timestep)_budgets?\b|\bcampaign_ids?\b/g;
+
+/** Server messages name campaigns by id and fields by their API names; people know them by name. */
 export function withNames(text, campaignNames) {
   let named = text;
   for (const [campaignId, name] of campaignNames ?? []) named = named.replaceAll(campaignId, name);
-  return named.replace(/^Value error, /, "");
+  return named.replace(/^Value error, /, "").replace(FIELD_WORDS, (word) => word.replace("_", " "));
 }
 
 /** A labelled number input with an optional hint under it: {input, node}. */
