@@ -98,6 +98,7 @@ def create_plan(
         "client_id": client["_id"],
         "name": body.name or f"Plan of {now.date().isoformat()}",
         "campaign_ids": [c["_id"] for c in campaigns],
+        "campaign_names": {c["_id"]: c["name"] for c in campaigns},
         "total_budget": body.total_budget,
         "timesteps": body.timesteps,
         "start": body.start.isoformat() if body.start else None,
