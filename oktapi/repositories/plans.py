@@ -162,6 +162,12 @@ class PlanRepository:
         """Fields the timestep loop never writes (a plan's name, its campaigns' names)."""
         return self._plans.update_one({"_id": plan_id}, {"$set": fields}).matched_count == 1
 
+    def rename_campaign(self, campaign_id: str, name: str) -> None:
+        """The name the plans' next allocations show for a renamed campaign."""
+        self._plans.update_many(
+            {"campaign_ids": campaign_id}, {"$set": {f"campaign_names.{campaign_id}": name}}
+        )
+
     def active_with_campaign(self, campaign_id: str) -> list[dict[str, Any]]:
         """The active plans a campaign is in (internal: the caller may edit the campaign)."""
         return list(

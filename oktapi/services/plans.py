@@ -159,11 +159,30 @@ def get_plan(*, db: Database, principal: Principal, plan_id: str) -> dict[str, A
 
 def get_allocation(*, db: Database, principal: Principal, plan_id: str) -> dict[str, Any]:
     plan = get_plan(db=db, principal=principal, plan_id=plan_id)
+    if plan["status"] == "stopped":
+        raise Conflict(f"the plan was stopped at timestep {plan['version']}: no more allocations")
     if plan["allocation"] is None:
         raise Conflict(
             f"the plan is finished: all {plan['timesteps']} timesteps have been reported"
         )
     return plan["allocation"]
+
+
+def delete_plan(*, db: Database, principal: Principal, plan_id: str) -> None:
+    """The plan and its records go (close records, figure sets, restatements, idempotency
+    keys); the audit trail keeps what happened."""
+    plan = must_exist(PlanRepository(db).delete(principal, plan_id), "Plan")
+    AuditRepository(db).append(
+        actor=principal,
+        action="plan.deleted",
+        client_id=plan["client_id"],
+        plan_id=plan_id,
+        target_id=plan_id,
+        changes={
+            key: plan.get(key)
+            for key in ("name", "status", "total_budget", "timesteps", "budget_spent", "version")
+        },
+    )
 
 
 def list_plans(
