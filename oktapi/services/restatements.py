@@ -73,6 +73,18 @@ def restate_timestep(
     record = repo.get_timestep(plan["_id"], timestep)
     if record is None:  # closed timesteps always have their record once the plan is caught up
         raise Conflict(f"timestep {timestep} is not closed yet")
+    reported = {row["campaign_id"] for row in record["results"]}
+    absent = [
+        (
+            f"campaign {entry['campaign_id']!r} has no results in timestep {timestep} (paused "
+            "then, or added to the plan later): there is nothing to restate",
+            ("body", "results", index, "campaign_id"),
+        )
+        for index, entry in enumerate(entries)
+        if entry["campaign_id"] not in reported
+    ]
+    if absent:
+        raise InvalidMany(absent)
     overspent = overspend_problems(budgets_of(record["allocation"]), entries, timestep)
     if overspent:
         raise InvalidMany([(msg, ("body", "results", index, "spend")) for index, msg in overspent])
