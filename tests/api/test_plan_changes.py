@@ -1,5 +1,7 @@
 """Plans change while they run: PATCH and DELETE /plans/{id}, stopping, and refused changes."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -243,3 +245,76 @@ def test_deleting_a_plan_removes_it_and_its_records_but_not_the_audit_trail(
     listed = client.get(f"/clients/{client_id}/plans", headers=admin_headers).json()
     assert listed == []
     assert client.delete(f"/campaigns/{campaign_ids[0]}", headers=admin_headers).status_code == 204
+
+
+# --- a change racing a closing post --------------------------------------------------------------
+
+
+def _together(*calls: Any) -> list[Any]:
+    """Release every call at the same moment so they race inside the service."""
+    start = threading.Barrier(len(calls))
+
+    def run(call: Any) -> Any:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_a_rename_racing_closing_posts_loses_neither(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    plan = _plan(client, db, admin_headers, timesteps=8)
+    url = f"/plans/{plan['id']}"
+    for round_ in range(6):
+        allocation = client.get(f"{url}/allocation", headers=admin_headers).json()
+        report = results_for(allocation)
+        posted, renamed = _together(
+            lambda report=report: client.post(f"{url}/results", json=report, headers=admin_headers),
+            lambda name=f"round {round_}": _patch(
+                client, admin_headers, plan["id"], {"name": name}
+            ),
+        )
+        assert posted.status_code == 200, posted.text
+        assert renamed.status_code == 200, renamed.text
+        shown = _get(client, admin_headers, plan["id"])
+        assert (shown["name"], shown["timestep"]) == (f"round {round_}", round_ + 1)
+        assert shown["allocation"] == posted.json()  # the answer the post got still stands
+    assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 6
+    assert db["plan_results"].count_documents({"plan_id": plan["id"]}) == 18
+    accepted = db["audit"].count_documents(
+        {"plan_id": plan["id"], "action": "plan.results_accepted"}
+    )
+    assert accepted == 6
+
+
+def test_a_stop_racing_a_closing_post_either_closes_first_or_refuses_it(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    outcomes = set()
+    for _ in range(4):
+        plan = _plan(client, db, admin_headers, timesteps=4)
+        url = f"/plans/{plan['id']}"
+        report = results_for(plan["allocation"])
+        posted, stopped = _together(
+            lambda url=url, report=report: client.post(
+                f"{url}/results", json=report, headers=admin_headers
+            ),
+            lambda url=url: client.patch(url, json={"status": "stopped"}, headers=admin_headers),
+        )
+        assert stopped.status_code == 200, stopped.text
+        shown = _get(client, admin_headers, plan["id"])
+        assert shown["status"] == "stopped"
+        records = db["plan_timesteps"].count_documents({"plan_id": plan["id"]})
+        if posted.status_code == 200:
+            assert (shown["timestep"], records) == (1, 1)
+        else:
+            assert posted.status_code == 409 and "stopped" in posted.json()["detail"]
+            assert (shown["timestep"], records) == (0, 0)
+            assert db["plan_results"].count_documents({"plan_id": plan["id"]}) == 0
+        assert shown["budget_spent"] == pytest.approx(
+            sum(r["spend"] for r in report["results"]) * records
+        )
+        outcomes.add(posted.status_code)
+    assert outcomes <= {200, 409}
