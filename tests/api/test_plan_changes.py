@@ -318,3 +318,40 @@ def test_a_stop_racing_a_closing_post_either_closes_first_or_refuses_it(
         )
         outcomes.add(posted.status_code)
     assert outcomes <= {200, 409}
+
+
+def test_a_close_overtaken_by_a_change_whose_writer_died_is_taken_back(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    """The record was inserted, then a change moved the plan on, then the closing process died
+    before it could take its record back: the next read does it once the record is stale."""
+    from datetime import UTC, datetime, timedelta
+
+    from oktapi.repositories.plans import PlanRepository
+
+    plan = _plan(client, db, admin_headers)
+    report = results_for(plan["allocation"])
+    record = {
+        "plan_id": plan["id"],
+        "client_id": plan["client_id"],
+        "timestep": 0,
+        "allocation": plan["allocation"],
+        "results": [{**e, "clicks": None, "impressions": None} for e in report["results"]],
+        "next_allocation": None,
+        "changes_applied": 0,
+        "reported_by": "crashed",
+    }
+    repo = PlanRepository(db)
+    repo.insert_timestep({**record, "reported_at": datetime.now(UTC)})
+    db["plans"].update_one({"_id": plan["id"]}, {"$set": {"changes": 1}})  # the change won
+    young = _get(client, admin_headers, plan["id"])
+    assert young["timestep"] == 0  # its writer may still be taking it back: left alone
+    assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 1
+
+    stale = datetime.now(UTC) - timedelta(minutes=5)
+    db["plan_timesteps"].update_one({"plan_id": plan["id"]}, {"$set": {"reported_at": stale}})
+    assert _get(client, admin_headers, plan["id"])["timestep"] == 0
+    assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 0
+    retry = client.post(f"/plans/{plan['id']}/results", json=report, headers=admin_headers)
+    assert retry.status_code == 200, retry.text
+    assert _get(client, admin_headers, plan["id"])["timestep"] == 1
