@@ -11,8 +11,8 @@ from oktapi.models.plans import MAX_TIMESTEPS
 class PlanUpdate(PartialBody):
     """A change from the open timestep on; a field left out is unchanged.
 
-    ``policy_params`` is merged into the stored parameters (a key set to null goes back to the
-    policy's default); ``status: "stopped"`` is final.
+    ``policy_params`` is merged into the stored parameters (the keys sent replace theirs, the
+    others stay); ``status: "stopped"`` is final.
     """
 
     name: Name | None = None

@@ -82,7 +82,7 @@ def update_campaign(
     """PATCH /plans/{id}/campaigns/{cid}: pause, lock, or plan-level bounds (null: cleared)."""
     wanted = body.changes()
 
-    def edit(plan: dict[str, Any]) -> Edit:
+    def edit(plan: dict[str, Any]) -> Edit | None:
         _must_be_current(plan, campaign_id)
         own = CampaignRepository(db).get(principal, campaign_id) or {}
         return rules_edit(plan, campaign_id, wanted, own)

@@ -49,7 +49,6 @@ def plan_edit(plan: dict[str, Any], wanted: dict[str, Any]) -> Edit | None:
         )
     if "policy_params" in wanted:
         merged = {**plan["policy_params"], **wanted["policy_params"]}
-        merged = {key: value for key, value in merged.items() if value is not None}
         try:
             params = get_policy(plan["policy"]).validate_params(merged)
         except ValueError as error:

@@ -74,7 +74,7 @@ def restate_timestep(
     if record is None:  # closed timesteps always have their record once the plan is caught up
         raise Conflict(f"timestep {timestep} is not closed yet")
     reported = {row["campaign_id"] for row in record["results"]}
-    absent = [
+    absent: list[tuple[str, tuple[str | int, ...]]] = [
         (
             f"campaign {entry['campaign_id']!r} has no results in timestep {timestep} (paused "
             "then, or added to the plan later): there is nothing to restate",

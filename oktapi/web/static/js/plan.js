@@ -35,7 +35,7 @@ function summary(plan, formats) {
     ["Status", h("span", { class: `badge ${plan.status}` }, plan.status)],
     [
       "Open timestep",
-      plan.status === "active" ? `${plan.timestep} (of 0–${plan.timesteps - 1})` : "none: finished",
+      plan.status === "active" ? `${plan.timestep} (of 0–${plan.timesteps - 1})` : `none: ${plan.status}`,
     ],
     ["Spent", formats.whole(plan.budget_spent)],
     ["Remaining", formats.whole(plan.budget_remaining)],
@@ -185,7 +185,7 @@ function allocationSection(plan, names, formats) {
     replace(
       section,
       h("h2", { id: headingId }, "Open timestep"),
-      h("p", {}, "The plan is finished: no allocation follows. Restating past timesteps still works."),
+      h("p", {}, `The plan is ${plan.status}: no allocation follows. Restating past timesteps still works.`),
     );
     return section;
   }
