@@ -218,10 +218,11 @@ class PlanRepository:
             self._timesteps.delete_one({"_id": record["_id"]})  # the client or plan went meanwhile
             raise NotFound("Plan")
 
-    def void_timestep(self, record: dict[str, Any]) -> None:
+    def void_timestep(self, record: dict[str, Any], *, plan_gone: bool = False) -> None:
         """Take back a close record a plan change overtook (nobody was answered from it): the
         record and the first reports it stored, so the timestep closes again from the changed
-        plan."""
+        plan. With ``plan_gone`` (deleted meanwhile) its first reports go even if the deletion's
+        sweep took the record first."""
         found = self._timesteps.find_one_and_delete(
             {
                 "_id": record["_id"],
@@ -229,7 +230,7 @@ class PlanRepository:
                 "reported_at": record["reported_at"],
             }
         )
-        if found is not None:
+        if found is not None or plan_gone:
             ResultRepository(self._db).delete_first_reports(
                 record["plan_id"],
                 record["timestep"],

@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.errors import Conflict, InvalidMany
+from oktapi.errors import Conflict, InvalidMany, NotFound
 from oktapi.models.plans import CampaignResult, HistoryEntry
 from oktapi.repositories.base import utc_now
 from oktapi.repositories.plans import PlanRepository
@@ -70,9 +70,7 @@ def restate_timestep(
     """Record one restatement of ``timestep`` (only the campaigns whose figures change)."""
     check_restatable(plan, timestep)
     repo = PlanRepository(db)
-    record = repo.get_timestep(plan["_id"], timestep)
-    if record is None:  # closed timesteps always have their record once the plan is caught up
-        raise Conflict(f"timestep {timestep} is not closed yet")
+    record = _closed_record(db, plan["_id"], timestep)
     reported = {row["campaign_id"] for row in record["results"]}
     absent: list[tuple[str, tuple[str | int, ...]]] = [
         (
@@ -129,7 +127,15 @@ def restate_timestep(
 
 def timestep_entry(db: Database, plan: dict[str, Any], timestep: int) -> HistoryEntry:
     """One closed timestep's history entry, read from its close record."""
-    record = PlanRepository(db).get_timestep(plan["_id"], timestep)
-    if record is None:
+    return closed_entry(_closed_record(db, plan["_id"], timestep))
+
+
+def _closed_record(db: Database, plan_id: str, timestep: int) -> dict[str, Any]:
+    """A closed timestep's record; 404 if the plan was deleted meanwhile (records go with it)."""
+    repo = PlanRepository(db)
+    record = repo.get_timestep(plan_id, timestep)
+    if record is None:  # closed timesteps always have their record once the plan is caught up
+        if repo.get_unscoped(plan_id, with_state=False) is None:
+            raise NotFound("Plan")
         raise Conflict(f"timestep {timestep} is not closed yet")
-    return closed_entry(record)
+    return record

@@ -293,8 +293,12 @@ def _close(
         return _again(db, principal, plan, timestep, part, source, attempt)
     if not _advance(db, plan, record, changes):
         now = repo.get_unscoped(plan["_id"], with_state=False)
-        if now is not None and now["version"] == timestep:  # a plan change overtook this close
-            repo.void_timestep({**record, "_id": timestep_record_id(plan["_id"], timestep)})
+        stored = {**record, "_id": timestep_record_id(plan["_id"], timestep)}
+        if now is None:  # the plan was deleted meanwhile: leave nothing of this close behind
+            repo.void_timestep(stored, plan_gone=True)
+            raise NotFound("Plan")
+        if now["version"] == timestep:  # a plan change overtook this close
+            repo.void_timestep(stored)
         return _again(db, principal, plan, timestep, part, source, attempt)
     return _answer(db, principal, plan["_id"], record)
 

@@ -355,3 +355,30 @@ def test_a_close_overtaken_by_a_change_whose_writer_died_is_taken_back(
     retry = client.post(f"/plans/{plan['id']}/results", json=report, headers=admin_headers)
     assert retry.status_code == 200, retry.text
     assert _get(client, admin_headers, plan["id"])["timestep"] == 1
+
+
+def test_deleting_a_plan_while_it_is_reported_leaves_no_record_behind(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    for _ in range(4):
+        plan = _plan(client, db, admin_headers, timesteps=4)
+        url = f"/plans/{plan['id']}"
+        _close(client, admin_headers, plan["id"])
+        allocation = client.get(f"{url}/allocation", headers=admin_headers).json()
+        report = results_for(allocation)
+        restatement = {"results": [{**report["results"][0], "conversions": 99}]}
+        posted, restated, deleted = _together(
+            lambda url=url, report=report: client.post(
+                f"{url}/results", json=report, headers=admin_headers
+            ),
+            lambda url=url, body=restatement: client.put(
+                f"{url}/results/0", json=body, headers=admin_headers
+            ),
+            lambda url=url: client.delete(url, headers=admin_headers),
+        )
+        assert deleted.status_code == 204, deleted.text
+        assert posted.status_code in (200, 404), posted.text
+        assert restated.status_code in (200, 404), restated.text
+        for collection in ("plans", "plan_timesteps", "plan_results", "plan_restatements"):
+            key = "_id" if collection == "plans" else "plan_id"
+            assert db[collection].count_documents({key: plan["id"]}) == 0, collection
