@@ -317,6 +317,12 @@ def test_a_campaign_joins_and_another_leaves_a_running_plan(
     assert early.status_code == 422  # it was not in the plan at timestep 0
     actions = {e["action"] for e in db["audit"].find({"plan_id": plan["id"]})}
     assert {"plan.campaign_added", "plan.campaign_removed"} <= actions
+    # Out of the plan, the campaign may be deleted; the plan's history still names it.
+    assert client.delete(f"/campaigns/{leaving}", headers=admin_headers).status_code == 204
+    assert client.delete(f"/campaigns/{newcomer}", headers=admin_headers).status_code == 409
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    names = [e["campaign_name"] for e in history["entries"][0]["allocation"]["allocations"]]
+    assert names == ["Campaign 0", "Campaign 1"]
 
 
 def test_campaigns_that_cannot_join_are_refused_and_change_nothing(
