@@ -114,18 +114,21 @@ def _check_budget_and_length(
 def add_edit(plan: dict[str, Any], campaign: dict[str, Any]) -> Edit:
     campaign_id = campaign["_id"]
     names = {**(plan.get("campaign_names") or {}), campaign_id: campaign["name"]}
-    rules = dict(plan.get("campaign_rules") or {})
+    joining = Campaign(
+        campaign_id,
+        float(campaign.get("min_budget") or 0.0),
+        campaign.get("max_budget"),
+        platform=campaign.get("platform") or None,
+    )
     if campaign_id in plan["campaign_ids"]:
         if not rules_of(plan, campaign_id).get("removed"):
             raise Conflict(f"campaign {campaign_id!r} is already in this plan")
-        rules[campaign_id] = {**rules[campaign_id], "removed": False}
+        rules = {**(plan.get("campaign_rules") or {}), campaign_id: {}}  # back on its own terms
         return Edit(
             action="plan.campaign_added",
-            audit={"campaign_id": campaign_id, "returned": True},
+            audit={"campaign_id": campaign_id, "name": campaign["name"], "returned": True},
             fields={"campaign_names": names, "campaign_rules": rules},
-            engine=lambda state: AI(state).set_campaign_constraints(
-                plan["campaign_ids"].index(campaign_id), removed=False
-            ),
+            engine=lambda state: _join(state, joining),
             loc=("body", "campaign_id"),
             target_id=campaign_id,
         )
@@ -136,20 +139,18 @@ def add_edit(plan: dict[str, Any], campaign: dict[str, Any]) -> Edit:
             f"most {MAX_PLAN_CAMPAIGNS} campaigns and {MAX_HISTORY_CELLS} timesteps x campaigns",
             loc=("body", "campaign_id"),
         )
-    joining = Campaign(
-        campaign_id,
-        float(campaign.get("min_budget") or 0.0),
-        campaign.get("max_budget"),
-        platform=campaign.get("platform") or None,
-    )
     return Edit(
         action="plan.campaign_added",
         audit={"campaign_id": campaign_id, "name": campaign["name"]},
         fields={"campaign_ids": [*plan["campaign_ids"], campaign_id], "campaign_names": names},
-        engine=lambda state: AI(state).add_campaign(joining),
+        engine=lambda state: _join(state, joining),
         loc=("body", "campaign_id"),
         target_id=campaign_id,
     )
+
+
+def _join(state: State, campaign: Campaign) -> None:
+    AI(state).add_campaign(campaign)
 
 
 def remove_edit(plan: dict[str, Any], campaign_id: str) -> Edit:
@@ -207,7 +208,7 @@ def rules_edit(
         AI(state).set_campaign_constraints(
             index,
             paused=bool(rules.get("paused", False)),
-            locked=math.nan if locked is None else float(locked),
+            locked=None if locked is None else float(locked),
             min_budget=min_budget,
             max_budget=None if math.isinf(max_budget) else max_budget,
         )

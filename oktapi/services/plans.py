@@ -5,6 +5,7 @@ from typing import Any
 
 from pymongo.database import Database
 
+from oktapi.currency import minor_unit_decimals
 from oktapi.engine import AI, DEFAULT_POLICY, Campaign, State, get_policy
 from oktapi.engine.state import min_budget_excess
 from oktapi.errors import Conflict, Invalid, must_exist
@@ -89,6 +90,7 @@ def create_plan(
             policy_params=policy_params,
             step=body.step,
             seed=seed,
+            decimals=minor_unit_decimals(client.get("currency") or "USD"),
         )
     except ValueError as error:
         raise Invalid(str(error)) from None
