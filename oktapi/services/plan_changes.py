@@ -131,8 +131,9 @@ def apply_campaign_bounds(
             try:
                 _engine_step(plan, made)
             except Invalid as error:
+                reason = "; ".join(str(item["msg"]) for item in error.detail)
                 raise Invalid(
-                    f"plan {plan['name']!r} ({plan_id}) cannot take this bound: {error.detail}",
+                    f"plan {plan['name']!r} ({plan_id}) cannot take this bound: {reason}",
                     loc=("body", next(iter(bounds))),
                 ) from None
 
