@@ -353,3 +353,46 @@ def test_campaigns_that_cannot_join_are_refused_and_change_nothing(
     again = client.delete(f"/plans/{plan['id']}/campaigns/{campaign_ids[0]}", headers=admin_headers)
     assert again.status_code == 409 and "removed" in again.json()["detail"]
     assert snapshot(db) == before
+
+
+# --- rounding and explanations ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("currency", "unit"), [("EUR", 0.01), ("JPY", 1.0), ("BHD", 0.001)])
+def test_budgets_are_in_the_currencys_minor_unit_and_explained_from_timestep_zero(
+    client: TestClient, db: Any, admin_headers: dict, currency: str, unit: float
+) -> None:
+    made = client.post(
+        "/clients", json={"name": f"In {currency}", "currency": currency}, headers=admin_headers
+    )
+    client_id = made.json()["id"]
+    campaign_ids = [insert_campaign(db, client_id, f"C{i}") for i in range(3)]
+    plan = create_plan(
+        client, admin_headers, client_id, campaign_ids, total_budget=1000.0, timesteps=3
+    )
+    for allocation in (plan["allocation"], _close(client, admin_headers, plan["id"]).json()):
+        budgets = list(_budgets(allocation).values())
+        for budget in budgets:
+            assert abs(budget / unit - round(budget / unit)) < 1e-6, (currency, budget)
+        assert sum(budgets) <= allocation["timestep_budget"] + 1e-9
+        for entry in allocation["allocations"]:
+            assert entry["expected"] is not None
+            assert entry["lower"] <= entry["expected"] <= entry["upper"]
+
+
+def test_forecasts_and_curves_name_the_plans_current_campaigns(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    _, campaign_ids, plan = _setup(client, db, admin_headers, timesteps=6)
+    for _ in range(2):
+        assert _close(client, admin_headers, plan["id"]).status_code == 200
+    client.delete(f"/plans/{plan['id']}/campaigns/{campaign_ids[0]}", headers=admin_headers)
+    forecast = client.post(
+        f"/plans/{plan['id']}/forecast", json={"timestep_budgets": [500]}, headers=admin_headers
+    )
+    assert forecast.status_code == 200, forecast.text
+    entries = forecast.json()["scenarios"][0]["allocations"]
+    assert [e["campaign_name"] for e in entries] == ["Campaign 1", "Campaign 2"]
+    curves = client.get(f"/plans/{plan['id']}/curves", headers=admin_headers)
+    assert curves.status_code == 200, curves.text
+    assert [c["campaign_name"] for c in curves.json()["campaigns"]] == ["Campaign 1", "Campaign 2"]
