@@ -131,7 +131,8 @@ def apply_campaign_bounds(
             try:
                 _engine_step(plan, made)
             except Invalid as error:
-                reason = "; ".join(str(item["msg"]) for item in error.detail)
+                items: list[Any] = error.detail if isinstance(error.detail, list) else []
+                reason = "; ".join(str(item["msg"]) for item in items)
                 raise Invalid(
                     f"plan {plan['name']!r} ({plan_id}) cannot take this bound: {reason}",
                     loc=("body", next(iter(bounds))),
