@@ -396,3 +396,45 @@ def test_forecasts_and_curves_name_the_plans_current_campaigns(
     curves = client.get(f"/plans/{plan['id']}/curves", headers=admin_headers)
     assert curves.status_code == 200, curves.text
     assert [c["campaign_name"] for c in curves.json()["campaigns"]] == ["Campaign 1", "Campaign 2"]
+
+
+def test_a_pause_after_some_results_arrived_applies_from_the_next_timestep(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    _, campaign_ids, plan = _setup(client, db, admin_headers, timesteps=4)
+    report = results_for(plan["allocation"])
+    first_part = {"timestep": 0, "results": report["results"][:1]}
+    posted = client.post(f"/plans/{plan['id']}/results", json=first_part, headers=admin_headers)
+    assert posted.status_code == 202
+    paused = campaign_ids[2]
+    response = client.patch(
+        f"/plans/{plan['id']}/campaigns/{paused}", json={"paused": True}, headers=admin_headers
+    )
+    assert response.status_code == 200, response.text
+    assert "applies from timestep 1" in response.json()["note"]
+    assert response.json()["allocation"] == plan["allocation"]
+    assert response.json()["missing"] == campaign_ids[1:]  # timestep 0 still needs it
+    rest = {"timestep": 0, "results": report["results"][1:]}
+    closed = client.post(f"/plans/{plan['id']}/results", json=rest, headers=admin_headers)
+    assert closed.status_code == 200, closed.text
+    assert _budgets(closed.json())[paused] == 0
+    assert paused not in _plan(client, admin_headers, plan["id"])["missing"]
+
+
+def test_a_budget_cut_that_leaves_no_room_for_a_lock_is_refused(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    _, campaign_ids, plan = _setup(client, db, admin_headers, timesteps=3)
+    locked = client.patch(
+        f"/plans/{plan['id']}/campaigns/{campaign_ids[0]}",
+        json={"locked_budget": 600},
+        headers=admin_headers,
+    )
+    assert locked.status_code == 200
+    before = snapshot(db)
+    for body, field in (({"total_budget": 1200}, "total_budget"), ({"timesteps": 6}, "timesteps")):
+        response = client.patch(f"/plans/{plan['id']}", json=body, headers=admin_headers)
+        assert response.status_code == 422, (body, response.text)
+        detail = response.json()["detail"][0]
+        assert detail["loc"] == ["body", field] and "lock" in detail["msg"]
+    assert snapshot(db) == before
