@@ -42,10 +42,10 @@ def plan_edit(plan: dict[str, Any], wanted: dict[str, Any]) -> Edit | None:
         timesteps = wanted.get("timesteps", plan["timesteps"])
         _check_budget_and_length(plan, total_budget, timesteps, wanted)
         fields.update(total_budget=total_budget, timesteps=timesteps)
+        new_total = float(total_budget) if "total_budget" in wanted else None
+        new_length = int(timesteps) if "timesteps" in wanted else None
         engine_steps.append(
-            lambda state: AI(state).change_budget(
-                total_budget=float(total_budget), timesteps=int(timesteps)
-            )
+            lambda state: AI(state).change_budget(total_budget=new_total, timesteps=new_length)
         )
     if "policy_params" in wanted:
         merged = {**plan["policy_params"], **wanted["policy_params"]}
