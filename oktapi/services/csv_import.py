@@ -12,7 +12,7 @@ from datetime import date
 from pymongo.database import Database
 
 from oktapi.engine import AI
-from oktapi.errors import Invalid, must_exist
+from oktapi.errors import Conflict, Invalid, must_exist
 from oktapi.models.plans import CsvImportPublic, ResultsWaiting
 from oktapi.reports import DateOrder
 from oktapi.repositories.campaigns import CampaignRepository
@@ -118,6 +118,12 @@ def import_results(
             f"the file skips timestep(s) {ranges(gaps)}: timesteps must follow on from the "
             f"open timestep {version} without gaps",
             ("body", "timestep"),
+        )
+    if to_report and plan["status"] == "stopped":
+        raise Conflict(
+            f"the plan was stopped at timestep {version}: the file reports timestep(s) "
+            f"{ranges(to_report)}, which it no longer takes; leave those rows out to restate "
+            "the closed ones"
         )
     restatements = _planned_restatements(db, plan, report, closed)
     _check_reported_spend(db, plan, report, to_report, restatements)

@@ -382,3 +382,25 @@ def test_deleting_a_plan_while_it_is_reported_leaves_no_record_behind(
         for collection in ("plans", "plan_timesteps", "plan_results", "plan_restatements"):
             key = "_id" if collection == "plans" else "plan_id"
             assert db[collection].count_documents({key: plan["id"]}) == 0, collection
+
+
+def test_a_report_file_for_a_stopped_plan_may_restate_but_not_report(
+    client: TestClient, db: Any, admin_headers: dict
+) -> None:
+    plan = _plan(client, db, admin_headers, timesteps=4)
+    _close(client, admin_headers, plan["id"])
+    assert _patch(client, admin_headers, plan["id"], {"status": "stopped"}).status_code == 200
+    url = f"/plans/{plan['id']}/results/csv"
+    headers = {**admin_headers, "content-type": "text/csv"}
+    rows = [f"{t},Campaign {i},100,{7 + t}" for t in (0, 1) for i in range(3)]
+    before = snapshot(db)
+    both = "timestep,campaign,spend,conversions\n" + "\n".join(rows) + "\n"
+    refused = client.post(url, content=both.encode(), headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert "stopped" in refused.json()["detail"] and "1" in refused.json()["detail"]
+    assert snapshot(db) == before
+    restating = "timestep,campaign,spend,conversions\n" + "\n".join(rows[:3]) + "\n"
+    accepted = client.post(url, content=restating.encode(), headers=headers)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["restated"] == [0]
+    assert accepted.json()["status"] == "stopped"
