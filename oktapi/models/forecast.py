@@ -47,6 +47,7 @@ class ForecastAllocation(BaseModel):
     """One campaign's share of a forecast budget."""
 
     campaign_id: str
+    campaign_name: str | None = None
     budget: float
     expected: float = Field(description="Objective this budget is expected to bring.")
     marginal_return: float = Field(description="Expected extra objective per extra unit here.")
@@ -100,6 +101,7 @@ class CampaignCurve(BaseModel):
     """A campaign's learned response: expected objective on a budget grid, with an 80% interval."""
 
     campaign_id: str
+    campaign_name: str | None = None
     current_budget: float
     budgets: list[float]
     expected: list[float]

@@ -26,7 +26,7 @@ Count = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=MAX_COUNT)]
 Conversions = Annotated[float, Field(ge=0, le=MAX_COUNT, allow_inf_nan=False)]
 ReportedMoney = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
 Objective = Literal["conversions", "revenue"]
-PlanStatus = Literal["active", "finished"]
+PlanStatus = Literal["active", "finished", "stopped"]
 ResultSource = Literal["api", "csv"]
 
 
@@ -111,7 +111,10 @@ class CampaignAllocation(BaseModel):
     """The budget to set on one campaign; the explanation fields appear when the policy gives them."""
 
     campaign_id: str
+    campaign_name: str | None = None
     budget: float
+    paused: bool | None = Field(default=None, description="True: paused in this plan (budget 0).")
+    locked: bool | None = Field(default=None, description="True: budget locked by the plan.")
     expected: float | None = Field(
         default=None, description="Outcome the policy expects from this budget."
     )
@@ -137,6 +140,18 @@ class AllocationPublic(BaseModel):
         default=None, description="First day, if the plan has a start"
     )
     period_end: date | None = Field(default=None, description="Last day, if the plan has a start")
+
+
+class PlanCampaignPublic(BaseModel):
+    """One campaign of a plan with the rules this plan sets on it (null: the campaign's own)."""
+
+    campaign_id: str
+    campaign_name: str | None = None
+    paused: bool = False
+    removed: bool = False
+    locked_budget: float | None = None
+    min_budget: float | None = None
+    max_budget: float | None = None
 
 
 class PlanPublic(BaseModel):
@@ -170,6 +185,10 @@ class PlanPublic(BaseModel):
         default=None,
         description="Campaigns of the open timestep whose results have not arrived yet.",
     )
+    campaigns: list[PlanCampaignPublic] | None = Field(
+        default=None, description="Per campaign: its name and the plan's own rules for it."
+    )
+    note: str | None = Field(default=None, description="What a change did, when it was delayed.")
     created_at: datetime
     updated_at: datetime
 

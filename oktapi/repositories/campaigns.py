@@ -161,12 +161,14 @@ class CampaignRepository:
         return {**campaign, **changes}
 
     def in_active_plan(self, campaign_id: str) -> bool:
-        return (
-            self._db["plans"].find_one(
-                {"campaign_ids": campaign_id, "status": "active"}, projection={"_id": True}
-            )
-            is not None
-        )
+        """An active plan gives it budgets (one it was removed from, or a stopped or finished
+        one, does not block its deletion)."""
+        query = {
+            "campaign_ids": campaign_id,
+            "status": "active",
+            f"campaign_rules.{campaign_id}.removed": {"$ne": True},
+        }
+        return self._db["plans"].find_one(query, projection={"_id": True}) is not None
 
     def delete(self, principal: Principal, campaign_id: str) -> dict[str, Any] | None:
         """Delete the campaign unless an active plan uses it (Conflict); see the module docstring.

@@ -24,6 +24,8 @@ from oktapi.errors import Conflict, Invalid, NotFound
 from oktapi.repositories.base import scoped
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
+from oktapi.repositories.idempotency import COLLECTION as IDEMPOTENCY_KEYS
+from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Page, Principal
 
 PLANS = "plans"
@@ -31,6 +33,11 @@ PLAN_TIMESTEPS = "plan_timesteps"
 
 # The engine state is the bulk of a plan document; lists and summaries never need it.
 WITHOUT_STATE = {"state": 0}
+
+
+def _count(value: int) -> Any:
+    """A counter field's query value: documents written before the counter existed have none."""
+    return value if value else {"$in": [0, None]}
 
 
 def timestep_record_id(plan_id: str, timestep: int) -> str:
@@ -98,31 +105,90 @@ class PlanRepository:
         )
 
     def advance(
-        self, plan_id: str, expected_version: int, changes: dict[str, Any], spend: float
+        self,
+        plan_id: str,
+        expected_version: int,
+        expected_changes: int,
+        changes: dict[str, Any],
+        spend: float,
     ) -> bool:
-        """Move the plan from ``expected_version`` to the next; False if someone else already did.
+        """Move the plan from ``expected_version`` to the next; False if someone else already did,
+        or if a plan change (``changes`` counter) overtook the close (services/plan_changes.py).
 
         The timestep's spend is added (not set), so a restatement counted meanwhile keeps its own.
         """
         result = self._plans.update_one(
-            {"_id": plan_id, "version": expected_version},
+            {"_id": plan_id, "version": expected_version, "changes": _count(expected_changes)},
             {"$set": {**changes, "parts": {}}, "$inc": {"budget_spent": spend}},
         )
         return result.matched_count == 1
 
     def add_part(
-        self, plan_id: str, version: int, figures: dict[str, dict[str, Any]]
+        self, plan_id: str, version: int, changes: int, figures: dict[str, dict[str, Any]]
     ) -> dict[str, Any] | None:
         """Add (or replace) campaigns' figures of the open timestep ``version``; the parts after.
 
-        None when the timestep is no longer open (another request closed it meanwhile).
+        None when the timestep is no longer open (another request closed it meanwhile) or the
+        plan changed since it was read (its open allocation may be another one).
         """
         return self._plans.find_one_and_update(
-            {"_id": plan_id, "version": version},
+            {"_id": plan_id, "version": version, "changes": _count(changes)},
             {"$set": {f"parts.{campaign_id}": doc for campaign_id, doc in figures.items()}},
             projection={"parts": 1, "version": 1},
             return_document=ReturnDocument.AFTER,
         )
+
+    def apply_change(
+        self,
+        plan_id: str,
+        version: int,
+        changes: int,
+        fields: dict[str, Any],
+        *,
+        no_parts: bool,
+    ) -> bool:
+        """A plan change, from the plan as read (``version``, ``changes``) to ``changes + 1``.
+
+        With ``no_parts`` it only applies while no result of the open timestep has arrived (the
+        change recomputed that timestep's allocation). False if the plan moved meanwhile.
+        """
+        query: dict[str, Any] = {"_id": plan_id, "version": version, "changes": _count(changes)}
+        if no_parts:
+            query["parts"] = {"$in": [{}, None]}
+        result = self._plans.update_one(query, {"$set": {**fields, "changes": changes + 1}})
+        return result.matched_count == 1
+
+    def set_fields(self, plan_id: str, fields: dict[str, Any]) -> bool:
+        """Fields the timestep loop never writes (a plan's name, its campaigns' names)."""
+        return self._plans.update_one({"_id": plan_id}, {"$set": fields}).matched_count == 1
+
+    def rename_campaign(self, campaign_id: str, name: str) -> None:
+        """The name the plans' next allocations show for a renamed campaign."""
+        self._plans.update_many(
+            {"campaign_ids": campaign_id}, {"$set": {f"campaign_names.{campaign_id}": name}}
+        )
+
+    def active_with_campaign(self, campaign_id: str) -> list[dict[str, Any]]:
+        """The active plans a campaign is in (internal: the caller may edit the campaign)."""
+        return list(
+            self._plans.find(
+                {"campaign_ids": campaign_id, "status": "active"}, WITHOUT_STATE, sort=[("_id", 1)]
+            )
+        )
+
+    def delete(self, principal: Principal, plan_id: str) -> dict[str, Any] | None:
+        """Delete the plan and its records (the audit trail stays); the plan, or None.
+
+        The plan goes first: a close or restatement recorded meanwhile checks for it after it is
+        stored and takes itself back (``insert_timestep``, ``ResultRepository``).
+        """
+        plan = self._plans.find_one_and_delete(scoped(principal, {"_id": plan_id}), WITHOUT_STATE)
+        if plan is None:
+            return None
+        self._timesteps.delete_many({"plan_id": plan_id})
+        ResultRepository(self._db).delete_for_plans([plan_id])
+        self._db[IDEMPOTENCY_KEYS].delete_many({"plan_id": plan_id})
+        return plan
 
     def count_restatement(self, plan_id: str, seq: int, spend_delta: float, at: Any) -> bool:
         """Count restatement ``seq`` once: its spend delta joins budget_spent."""
@@ -145,9 +211,31 @@ class PlanRepository:
             self._timesteps.insert_one(record)
         except DuplicateKeyError:
             raise TimestepAlreadyRecorded from None
-        if not ClientRepository(self._db).is_live(record["client_id"]):
-            self._timesteps.delete_one({"_id": record["_id"]})  # the client went meanwhile
+        client_live = ClientRepository(self._db).is_live(record["client_id"])
+        if not client_live or not self._plans.find_one(
+            {"_id": record["plan_id"]}, projection={"_id": True}
+        ):
+            self._timesteps.delete_one({"_id": record["_id"]})  # the client or plan went meanwhile
             raise NotFound("Plan")
+
+    def void_timestep(self, record: dict[str, Any], *, plan_gone: bool = False) -> None:
+        """Take back a close record a plan change overtook (nobody was answered from it): the
+        record and the first reports it stored, so the timestep closes again from the changed
+        plan. With ``plan_gone`` (deleted meanwhile) its first reports go even if the deletion's
+        sweep took the record first."""
+        found = self._timesteps.find_one_and_delete(
+            {
+                "_id": record["_id"],
+                "changes_applied": _count(record.get("changes_applied", 0)),
+                "reported_at": record["reported_at"],
+            }
+        )
+        if found is not None or plan_gone:
+            ResultRepository(self._db).delete_first_reports(
+                record["plan_id"],
+                record["timestep"],
+                [row["campaign_id"] for row in record["results"]],
+            )
 
     def get_timestep(self, plan_id: str, timestep: int) -> dict[str, Any] | None:
         return self._timesteps.find_one({"_id": timestep_record_id(plan_id, timestep)})

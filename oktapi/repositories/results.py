@@ -60,6 +60,12 @@ class ResultRepository:
             if others:
                 raise
 
+    def delete_first_reports(self, plan_id: str, timestep: int, campaign_ids: list[str]) -> None:
+        """Figure sets of a close record taken back (never restated: the timestep stayed open)."""
+        ids = [figure_set_id(plan_id, timestep, campaign_id) for campaign_id in campaign_ids]
+        if ids:
+            self._figures.delete_many({"_id": {"$in": ids}, "revision": {"$in": [0, None]}})
+
     def figure_sets(self, plan_id: str, timesteps: list[int]) -> list[dict[str, Any]]:
         """The figure sets of the given timesteps: one indexed lookup per timestep, so the cost
         is the page's, whatever the plan's length (no query on plan_id alone)."""
@@ -87,8 +93,11 @@ class ResultRepository:
             self._restatements.insert_one(record)
         except DuplicateKeyError:
             raise RestatementAlreadyRecorded from None
-        if not ClientRepository(self._db).is_live(record["client_id"]):
-            self._restatements.delete_one({"_id": record["_id"]})
+        client_live = ClientRepository(self._db).is_live(record["client_id"])
+        if not client_live or not self._db["plans"].find_one(
+            {"_id": record["plan_id"]}, projection={"_id": True}
+        ):
+            self._restatements.delete_one({"_id": record["_id"]})  # client or plan deleted
             raise NotFound("Plan")
 
     def get_restatement(self, plan_id: str, seq: int) -> dict[str, Any] | None:

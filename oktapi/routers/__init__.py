@@ -1,6 +1,17 @@
 """HTTP endpoints of API.md; thin layers over the services. ROUTERS is the one list to mount."""
 
-from oktapi.routers import app, audit, auth, campaigns, clients, forecast, health, plans, users
+from oktapi.routers import (
+    app,
+    audit,
+    auth,
+    campaigns,
+    clients,
+    forecast,
+    health,
+    plan_changes,
+    plans,
+    users,
+)
 
 ROUTERS = [
     health.router,
@@ -10,6 +21,7 @@ ROUTERS = [
     campaigns.router,
     audit.router,
     plans.router,
+    plan_changes.router,
     forecast.router,
     app.router,
 ]

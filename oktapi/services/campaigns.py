@@ -1,4 +1,6 @@
-"""Campaigns: bounds stay ordered across partial updates; a campaign in use cannot be deleted."""
+"""Campaigns: bounds stay ordered across partial updates and reach the active plans from their
+open timestep; a campaign of an active plan cannot be deleted (stopped or finished ones do not
+block)."""
 
 from typing import Any
 
@@ -9,7 +11,9 @@ from oktapi.models.campaigns import CampaignCreate, CampaignUpdate
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
+from oktapi.repositories.plans import PlanRepository
 from oktapi.scope import Page, Principal
+from oktapi.services.plan_changes import apply_campaign_bounds
 
 
 def create_campaign(
@@ -64,7 +68,14 @@ def update_campaign(
     for money in ("min_budget", "max_budget"):
         if changes.get(money) is not None:
             changes[money] = float(changes[money])
+    # Checked against its active plans before anything is written (422 naming the plan).
+    follow_bounds = apply_campaign_bounds(
+        db=db, principal=principal, campaign=stored, changes=changes
+    )
     campaign = must_exist(campaigns.update(principal, campaign_id, changes), "Campaign")
+    follow_bounds()
+    if "name" in changes:
+        PlanRepository(db).rename_campaign(campaign_id, changes["name"])
     if changes:
         AuditRepository(db).append(
             actor=principal,

@@ -9,11 +9,10 @@ exactly-once path as ``POST .../results``, in part if the file names only some c
 
 from datetime import date
 
-import numpy as np
 from pymongo.database import Database
 
-from oktapi.engine import AI, Results
-from oktapi.errors import Invalid, must_exist
+from oktapi.engine import AI
+from oktapi.errors import Conflict, Invalid, must_exist
 from oktapi.models.plans import CsvImportPublic, ResultsWaiting
 from oktapi.reports import DateOrder
 from oktapi.repositories.campaigns import CampaignRepository
@@ -27,9 +26,11 @@ from oktapi.services.figures import (
     engine_restatement,
     restatement_changes,
 )
+from oktapi.services.plan_answers import current_campaign_ids, expected_campaigns
 from oktapi.services.restatements import restate_timestep
 from oktapi.services.timesteps import (
     budgets_of,
+    engine_results,
     learned_state,
     load_plan,
     missing_campaigns,
@@ -53,6 +54,23 @@ def _result_entries(report: ParsedReport, timestep: int, campaign_ids: list[str]
         for cid in campaign_ids
         if cid in by_campaign
     ]
+
+
+def _without_budget(
+    report: ParsedReport, timestep: int, campaign_ids: list[str]
+) -> list[tuple[str, tuple[str | int, ...]]]:
+    """Rows of campaigns that had no budget in ``timestep`` (not yet added, or removed)."""
+    problems: list[tuple[str, tuple[str | int, ...]]] = []
+    for campaign_id in sorted(set(report.totals[timestep]) - set(campaign_ids)):
+        rows = _rows_of(report, timestep, campaign_id)
+        problems.append(
+            (
+                f"row(s) {ranges(rows)}: campaign {campaign_id!r} had no budget in timestep "
+                f"{timestep} (added to the plan later, or removed from it)",
+                ("body", "rows", rows[0], "campaign"),
+            )
+        )
+    return problems
 
 
 def _rows_of(report: ParsedReport, timestep: int, campaign_id: str) -> list[int]:
@@ -100,6 +118,12 @@ def import_results(
             f"the file skips timestep(s) {ranges(gaps)}: timesteps must follow on from the "
             f"open timestep {version} without gaps",
             ("body", "timestep"),
+        )
+    if to_report and plan["status"] == "stopped":
+        raise Conflict(
+            f"the plan was stopped at timestep {version}: the file reports timestep(s) "
+            f"{ranges(to_report)}, which it no longer takes; leave those rows out to restate "
+            "the closed ones"
         )
     restatements = _planned_restatements(db, plan, report, closed)
     _check_reported_spend(db, plan, report, to_report, restatements)
@@ -156,7 +180,9 @@ def _planned_restatements(
     problems: list[tuple[str, tuple[str | int, ...]]] = []
     for timestep in closed:
         record = records[timestep]
-        entries = _result_entries(report, timestep, plan["campaign_ids"])
+        reported = [row["campaign_id"] for row in record["results"]]
+        problems += _without_budget(report, timestep, reported)
+        entries = _result_entries(report, timestep, reported)
         for index, message in overspend_problems(
             budgets_of(record["allocation"]), entries, timestep
         ):
@@ -197,6 +223,8 @@ def _check_reported_spend(
             )
     problems: list[tuple[str, tuple[str | int, ...]]] = []
     for timestep in to_report:
+        given = budgets_of(plan["allocation"]) if timestep == plan["version"] else None
+        problems += _without_budget(report, timestep, list(given or current_campaign_ids(plan)))
         entries = _result_entries(report, timestep, plan["campaign_ids"])
         allocation = ai.allocate()
         budgets = dict(zip(plan["campaign_ids"], allocation.budgets.tolist(), strict=True))
@@ -205,14 +233,9 @@ def _check_reported_spend(
             problems.append(
                 (f"row(s) {ranges(rows)}: {message}", ("body", "rows", rows[0], "spend"))
             )
-        if problems or len(entries) < len(plan["campaign_ids"]):
+        expected = expected_campaigns(plan["allocation"]) if given else current_campaign_ids(plan)
+        if problems or not set(expected) <= {e["campaign_id"] for e in entries}:
             break  # later budgets depend on these numbers; fix these first (or the file ends)
-        ai.update(
-            Results(
-                spend=np.array([e["spend"] for e in entries]),
-                conversions=np.array([e["conversions"] for e in entries], dtype=np.float64),
-                revenue=np.array([e["revenue"] for e in entries]),
-            )
-        )
+        ai.update(engine_results(plan["campaign_ids"], entries))
     if problems:
         raise CsvRejected(problems)

@@ -18,6 +18,7 @@ from oktapi.models.forecast import (
 )
 from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Principal
+from oktapi.services.plan_answers import current_campaign_ids
 from oktapi.services.timesteps import learned_state, load_plan
 
 
@@ -26,9 +27,8 @@ def forecast(
 ) -> ForecastPublic:
     """Per budget its split and expected objective; with a target, the largest budget meeting it."""
     plan, forecaster = _forecaster(db, principal, plan_id)
-    ids = plan["campaign_ids"]
     scenarios = [
-        BudgetScenario(**_scenario(item, ids))
+        BudgetScenario(**_scenario(item, plan))
         for item in forecaster.forecast(body.timestep_budgets or [])
     ]
     answer: dict[str, Any] = {
@@ -45,7 +45,7 @@ def forecast(
             None
             if recommendation.forecast is None
             else Recommended(
-                **_scenario(recommendation.forecast, ids),
+                **_scenario(recommendation.forecast, plan),
                 target_cpa=body.target_cpa,
                 target_roas=body.target_roas,
             )
@@ -59,9 +59,11 @@ def curves(*, db: Database, principal: Principal, plan_id: str) -> CurvesPublic:
     """Each campaign's learned response curve on a budget grid, with its current budget."""
     plan, forecaster = _forecaster(db, principal, plan_id)
     learned = forecaster.curves()
+    names, current = plan.get("campaign_names") or {}, set(current_campaign_ids(plan))
     campaigns = [
         CampaignCurve(
             campaign_id=campaign_id,
+            campaign_name=names.get(campaign_id),
             current_budget=float(learned.current_budget[index]),
             budgets=learned.budgets[index].tolist(),
             expected=learned.expected[index].tolist(),
@@ -69,6 +71,7 @@ def curves(*, db: Database, principal: Principal, plan_id: str) -> CurvesPublic:
             upper=learned.upper[index].tolist(),
         )
         for index, campaign_id in enumerate(plan["campaign_ids"])
+        if campaign_id in current
     ]
     return CurvesPublic(
         plan_id=plan["_id"],
@@ -86,6 +89,8 @@ def _forecaster(db: Database, principal: Principal, plan_id: str) -> tuple[dict,
             f"the plan is finished: all {plan['timesteps']} timesteps have been reported, "
             "there is no timestep to forecast"
         )
+    if plan["status"] == "stopped":
+        raise Conflict("the plan is stopped: there is no timestep to forecast")
     try:
         # what the next close will learn from: the stored state plus pending restatements
         return plan, Forecaster(learned_state(plan, ResultRepository(db)))
@@ -93,8 +98,9 @@ def _forecaster(db: Database, principal: Principal, plan_id: str) -> tuple[dict,
         raise Conflict(str(error)) from None
 
 
-def _scenario(item: BudgetForecast, campaign_ids: list[str]) -> dict[str, Any]:
+def _scenario(item: BudgetForecast, plan: dict[str, Any]) -> dict[str, Any]:
     cpa = item.marginal_cpa
+    names, current = plan.get("campaign_names") or {}, set(current_campaign_ids(plan))
     return {
         "timestep_budget": item.timestep_budget,
         "expected": item.expected,
@@ -109,11 +115,13 @@ def _scenario(item: BudgetForecast, campaign_ids: list[str]) -> dict[str, Any]:
         "allocations": [
             ForecastAllocation(
                 campaign_id=campaign_id,
+                campaign_name=names.get(campaign_id),
                 budget=float(item.budgets[index]),
                 expected=float(item.campaign_expected[index]),
                 marginal_return=float(item.campaign_marginal[index]),
                 extrapolated=bool(item.campaign_extrapolated[index]),
             )
-            for index, campaign_id in enumerate(campaign_ids)
+            for index, campaign_id in enumerate(plan["campaign_ids"])
+            if campaign_id in current
         ],
     }

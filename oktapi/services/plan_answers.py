@@ -5,20 +5,39 @@ from datetime import date, timedelta
 from typing import Any
 
 from oktapi.engine import Allocation, State
-from oktapi.models.plans import AllocationPublic, HistoryEntry, PlanPublic
+from oktapi.models.plans import AllocationPublic, HistoryEntry, PlanCampaignPublic, PlanPublic
 
 EXPLANATION_FIELDS = ("expected", "lower", "upper", "marginal_return", "maturity")
+RULE_FIELDS = ("paused", "removed", "locked_budget", "min_budget", "max_budget")
 
 
-def plan_public(plan: dict[str, Any]) -> PlanPublic:
+def expected_campaigns(allocation: dict[str, Any] | None) -> list[str]:
+    """Campaigns whose results close a timestep: those of its allocation, paused ones excepted."""
+    if allocation is None:
+        return []
+    return [item["campaign_id"] for item in allocation["allocations"] if not item.get("paused")]
+
+
+def rules_of(plan: dict[str, Any], campaign_id: str) -> dict[str, Any]:
+    """The plan's own rules for one campaign (services/plan_changes.py writes them)."""
+    return (plan.get("campaign_rules") or {}).get(campaign_id) or {}
+
+
+def current_campaign_ids(plan: dict[str, Any]) -> list[str]:
+    """The plan's campaigns, those removed from it left out."""
+    return [cid for cid in plan["campaign_ids"] if not rules_of(plan, cid).get("removed")]
+
+
+def plan_public(plan: dict[str, Any], note: str | None = None) -> PlanPublic:
     allocation = plan.get("allocation")
-    active = plan["version"] < plan["timesteps"]
+    active = plan["version"] < plan["timesteps"] and plan["status"] == "active"
     parts = plan.get("parts") or {}
+    names = plan.get("campaign_names") or {}
     return PlanPublic(
         id=plan["_id"],
         client_id=plan["client_id"],
         name=plan["name"],
-        campaign_ids=plan["campaign_ids"],
+        campaign_ids=current_campaign_ids(plan),
         total_budget=plan["total_budget"],
         timesteps=plan["timesteps"],
         start=plan.get("start"),
@@ -33,7 +52,16 @@ def plan_public(plan: dict[str, Any]) -> PlanPublic:
         budget_spent=plan["budget_spent"],
         budget_remaining=max(plan["total_budget"] - plan["budget_spent"], 0.0),
         allocation=AllocationPublic.model_validate(allocation) if allocation else None,
-        missing=[cid for cid in plan["campaign_ids"] if cid not in parts] if active else None,
+        missing=[c for c in expected_campaigns(allocation) if c not in parts] if active else None,
+        campaigns=[
+            PlanCampaignPublic(
+                campaign_id=cid,
+                campaign_name=names.get(cid),
+                **{key: value for key, value in rules_of(plan, cid).items() if key in RULE_FIELDS},
+            )
+            for cid in plan["campaign_ids"]
+        ],
+        note=note,
         created_at=plan["created_at"],
         updated_at=plan["updated_at"],
     )
@@ -45,11 +73,21 @@ def allocation_document(
     """The allocation as stored and answered: plain floats, explanations only when given."""
     explanations: list[dict[str, Any] | None] = list(allocation.explanations or [])
     explanations = explanations or [None] * len(state.campaigns)
+    names = plan.get("campaign_names") or {}
     items = []
     for campaign, budget, explanation in zip(
         state.campaigns, allocation.budgets.tolist(), explanations, strict=True
     ):
+        rules = rules_of(plan, campaign.id)
+        if rules.get("removed"):
+            continue
         item: dict[str, Any] = {"campaign_id": campaign.id, "budget": budget}
+        if campaign.id in names:
+            item["campaign_name"] = names[campaign.id]
+        if rules.get("paused"):
+            item["paused"] = True
+        elif rules.get("locked_budget") is not None:
+            item["locked"] = True
         if explanation:
             for field in EXPLANATION_FIELDS:
                 item[field] = _finite_or_none(explanation.get(field))

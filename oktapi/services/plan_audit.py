@@ -21,9 +21,13 @@ def audit_allocation(
     actor: Principal | None,
     plan: dict[str, Any],
     allocation: dict[str, Any] | None,
+    *,
+    change: int | None = None,
 ) -> None:
+    """Once per timestep, and once more per plan change that recomputed it (``change``)."""
     if allocation is None:
         return
+    suffix = "" if change is None else f":c{change}"
     audit.append(
         actor=actor,
         action="plan.allocation_issued",
@@ -33,7 +37,7 @@ def audit_allocation(
             "timestep": allocation["timestep"],
             "budgets": {item["campaign_id"]: item["budget"] for item in allocation["allocations"]},
         },
-        event_id=f"{plan['_id']}:{allocation['timestep']}:allocation_issued",
+        event_id=f"{plan['_id']}:{allocation['timestep']}:allocation_issued{suffix}",
     )
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from pymongo.database import Database
 
+from oktapi.currency import minor_unit_decimals
 from oktapi.engine import AI, DEFAULT_POLICY, Campaign, State, get_policy
 from oktapi.engine.state import min_budget_excess
 from oktapi.errors import Conflict, Invalid, must_exist
@@ -89,6 +90,7 @@ def create_plan(
             policy_params=policy_params,
             step=body.step,
             seed=seed,
+            decimals=minor_unit_decimals(client.get("currency") or "USD"),
         )
     except ValueError as error:
         raise Invalid(str(error)) from None
@@ -98,6 +100,7 @@ def create_plan(
         "client_id": client["_id"],
         "name": body.name or f"Plan of {now.date().isoformat()}",
         "campaign_ids": [c["_id"] for c in campaigns],
+        "campaign_names": {c["_id"]: c["name"] for c in campaigns},
         "total_budget": body.total_budget,
         "timesteps": body.timesteps,
         "start": body.start.isoformat() if body.start else None,
@@ -158,11 +161,30 @@ def get_plan(*, db: Database, principal: Principal, plan_id: str) -> dict[str, A
 
 def get_allocation(*, db: Database, principal: Principal, plan_id: str) -> dict[str, Any]:
     plan = get_plan(db=db, principal=principal, plan_id=plan_id)
+    if plan["status"] == "stopped":
+        raise Conflict(f"the plan was stopped at timestep {plan['version']}: no more allocations")
     if plan["allocation"] is None:
         raise Conflict(
             f"the plan is finished: all {plan['timesteps']} timesteps have been reported"
         )
     return plan["allocation"]
+
+
+def delete_plan(*, db: Database, principal: Principal, plan_id: str) -> None:
+    """The plan and its records go (close records, figure sets, restatements, idempotency
+    keys); the audit trail keeps what happened."""
+    plan = must_exist(PlanRepository(db).delete(principal, plan_id), "Plan")
+    AuditRepository(db).append(
+        actor=principal,
+        action="plan.deleted",
+        client_id=plan["client_id"],
+        plan_id=plan_id,
+        target_id=plan_id,
+        changes={
+            key: plan.get(key)
+            for key in ("name", "status", "total_budget", "timesteps", "budget_spent", "version")
+        },
+    )
 
 
 def list_plans(

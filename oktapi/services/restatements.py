@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.errors import Conflict, InvalidMany
+from oktapi.errors import Conflict, InvalidMany, NotFound
 from oktapi.models.plans import CampaignResult, HistoryEntry
 from oktapi.repositories.base import utc_now
 from oktapi.repositories.plans import PlanRepository
@@ -70,9 +70,19 @@ def restate_timestep(
     """Record one restatement of ``timestep`` (only the campaigns whose figures change)."""
     check_restatable(plan, timestep)
     repo = PlanRepository(db)
-    record = repo.get_timestep(plan["_id"], timestep)
-    if record is None:  # closed timesteps always have their record once the plan is caught up
-        raise Conflict(f"timestep {timestep} is not closed yet")
+    record = _closed_record(db, plan["_id"], timestep)
+    reported = {row["campaign_id"] for row in record["results"]}
+    absent: list[tuple[str, tuple[str | int, ...]]] = [
+        (
+            f"campaign {entry['campaign_id']!r} has no results in timestep {timestep} (paused "
+            "then, or added to the plan later): there is nothing to restate",
+            ("body", "results", index, "campaign_id"),
+        )
+        for index, entry in enumerate(entries)
+        if entry["campaign_id"] not in reported
+    ]
+    if absent:
+        raise InvalidMany(absent)
     overspent = overspend_problems(budgets_of(record["allocation"]), entries, timestep)
     if overspent:
         raise InvalidMany([(msg, ("body", "results", index, "spend")) for index, msg in overspent])
@@ -117,7 +127,15 @@ def restate_timestep(
 
 def timestep_entry(db: Database, plan: dict[str, Any], timestep: int) -> HistoryEntry:
     """One closed timestep's history entry, read from its close record."""
-    record = PlanRepository(db).get_timestep(plan["_id"], timestep)
-    if record is None:
+    return closed_entry(_closed_record(db, plan["_id"], timestep))
+
+
+def _closed_record(db: Database, plan_id: str, timestep: int) -> dict[str, Any]:
+    """A closed timestep's record; 404 if the plan was deleted meanwhile (records go with it)."""
+    repo = PlanRepository(db)
+    record = repo.get_timestep(plan_id, timestep)
+    if record is None:  # closed timesteps always have their record once the plan is caught up
+        if repo.get_unscoped(plan_id, with_state=False) is None:
+            raise NotFound("Plan")
         raise Conflict(f"timestep {timestep} is not closed yet")
-    return closed_entry(record)
+    return record

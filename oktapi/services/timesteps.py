@@ -19,9 +19,18 @@ through ``catch_up``, which redoes a restatement the plan has not counted (see `
 then recomputes k+1 from the stored state, the recorded results and the restatements up to the
 record's ``restatements_applied`` (the engine is deterministic: all draws come from the state's
 own generator) and applies step 3. So a plan and its records always agree once read.
+
+Plan changes (services/plan_changes.py) move the plan's ``changes`` counter by a conditional
+update on ``version = k`` and ``changes = c``; the record notes the ``changes_applied`` it was
+computed from and step 3 requires it. A change that lands between steps 2 and 3 has overtaken
+the close: nobody was answered from that record (the answer follows step 3), so its writer
+takes it back (``void_timestep``) and closes k again from the changed plan. A writer that died
+there leaves a record ``catch_up`` takes back once it is VOID_AFTER_SECONDS old.
 """
 
 import logging
+import time
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -32,7 +41,11 @@ from oktapi.errors import Conflict, InvalidMany, NotFound
 from oktapi.models.plans import AllocationPublic, CampaignResult, PlanPublic, ResultsWaiting
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.base import utc_now
-from oktapi.repositories.plans import PlanRepository, TimestepAlreadyRecorded
+from oktapi.repositories.plans import (
+    PlanRepository,
+    TimestepAlreadyRecorded,
+    timestep_record_id,
+)
 from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Principal
 from oktapi.services.figures import (
@@ -42,7 +55,7 @@ from oktapi.services.figures import (
     results_difference,
     store_first_report,
 )
-from oktapi.services.plan_answers import allocation_document, plan_public
+from oktapi.services.plan_answers import allocation_document, expected_campaigns, plan_public
 from oktapi.services.plan_audit import audit_closed_timestep
 from oktapi.services.state_codec import load_state, stored_state
 
@@ -54,6 +67,9 @@ OVERSPEND_FACTOR = 2.0
 OVERSPEND_SLACK = 0.01
 # A plan lags its records by one timestep (and one restatement) at most; the bound guards a loop.
 MAX_CATCH_UP = 4
+# A close overtaken by a plan change is redone; a request gives up (409, retry) after this many.
+MAX_CLOSE_ATTEMPTS = 8
+VOID_AFTER_SECONDS = 60
 
 Answer = AllocationPublic | PlanPublic | ResultsWaiting
 
@@ -130,10 +146,35 @@ def budgets_of(allocation: dict[str, Any]) -> dict[str, float]:
 
 def missing_campaigns(plan: dict[str, Any], parts: dict[str, Any] | None = None) -> list[str]:
     """Campaigns of the open timestep whose results have not arrived (empty once finished)."""
-    if plan["version"] >= plan["timesteps"]:
+    if plan["version"] >= plan["timesteps"] or plan["status"] != "active":
         return []
     received = (plan.get("parts") or {}) if parts is None else parts
-    return [campaign_id for campaign_id in plan["campaign_ids"] if campaign_id not in received]
+    return [cid for cid in expected_campaigns(plan["allocation"]) if cid not in received]
+
+
+def engine_results(campaign_ids: list[str], rows: list[dict[str, Any]]) -> Results:
+    """Figures by campaign as the engine takes them: one column per campaign of the state, zeros
+    for a campaign that reported nothing (paused, removed or added after the timestep)."""
+    position = {campaign_id: index for index, campaign_id in enumerate(campaign_ids)}
+    figures = np.zeros((3, len(campaign_ids)), dtype=np.float64)
+    for row in rows:
+        index = position[row["campaign_id"]]
+        figures[:, index] = (row["spend"], row["conversions"], row["revenue"] or 0.0)
+    return Results(spend=figures[0], conversions=figures[1], revenue=figures[2])
+
+
+def _not_open_problems(plan: dict[str, Any], part: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """Campaigns of ``part`` that have no budget in the open timestep (removed or not yet added)."""
+    given = set(budgets_of(plan["allocation"]))
+    return [
+        (
+            f"campaign {row['campaign_id']!r} has no budget in timestep {plan['version']} (removed "
+            "from the plan, or added after it opened): leave it out",
+            ("body", "results", index, "campaign_id"),
+        )
+        for index, row in enumerate(part)
+        if row["campaign_id"] not in given
+    ]
 
 
 def report_timestep(
@@ -144,11 +185,17 @@ def report_timestep(
     timestep: int,
     part: list[dict[str, Any]],
     source: str = "api",
+    attempt: int = 0,
 ) -> Answer:
     """Record ``part`` of ``timestep``; close it exactly once when complete (module docstring)."""
     version, timesteps = plan["version"], plan["timesteps"]
     if timestep < version:
         return _replay(db, principal, plan, timestep, part)
+    if plan["status"] == "stopped":
+        raise Conflict(
+            f"the plan was stopped at timestep {version}: it takes no more results (closed "
+            f"timesteps can still be restated: PUT /plans/{plan['_id']}/results/<timestep>)"
+        )
     if timestep >= timesteps:
         raise Conflict(
             f"timestep {timestep} is past the plan's last timestep ({timesteps - 1})"
@@ -156,6 +203,9 @@ def report_timestep(
         )
     if timestep > version:
         raise Conflict(f"timestep {timestep} is not open yet: report timestep {version} first")
+    not_open = _not_open_problems(plan, part)
+    if not_open:
+        raise InvalidMany(not_open)
     overspent = overspend_problems(budgets_of(plan["allocation"]), part, timestep)
     if overspent:
         raise InvalidMany([(msg, ("body", "results", index, "spend")) for index, msg in overspent])
@@ -171,18 +221,42 @@ def report_timestep(
     }
     parts = {**(plan.get("parts") or {}), **stamped}
     if missing_campaigns(plan, parts):
-        after = PlanRepository(db).add_part(plan["_id"], version, stamped)
-        if after is None:  # closed meanwhile: answer as a retry of a closed timestep would
-            fresh = load_plan(db, principal, plan["_id"])
-            return report_timestep(
-                db=db, principal=principal, plan=fresh, timestep=timestep, part=part, source=source
-            )
+        after = PlanRepository(db).add_part(plan["_id"], version, plan.get("changes", 0), stamped)
+        if after is None:  # closed or changed meanwhile: answer from the plan as it is now
+            return _again(db, principal, plan, timestep, part, source, attempt)
         parts = after.get("parts") or {}
         missing = missing_campaigns(plan, parts)
         if missing:
             return ResultsWaiting(timestep=timestep, status="waiting", missing=missing)
-    results = [parts[campaign_id] for campaign_id in plan["campaign_ids"]]
-    return _close(db, principal, plan, timestep, results, part, source)
+    given = [item["campaign_id"] for item in plan["allocation"]["allocations"]]
+    results = [parts[campaign_id] for campaign_id in given if campaign_id in parts]
+    return _close(db, principal, plan, timestep, results, part, source, attempt)
+
+
+def _again(
+    db: Database,
+    principal: Principal,
+    plan: dict[str, Any],
+    timestep: int,
+    part: list[dict[str, Any]],
+    source: str,
+    attempt: int,
+) -> Answer:
+    """Report ``part`` again on the plan as it is now (closed, changed or voided meanwhile)."""
+    if attempt >= MAX_CLOSE_ATTEMPTS:
+        raise Conflict("the plan changed while these results were recorded; post them again")
+    if attempt:
+        time.sleep(0.01 * attempt)  # a void by another request takes a few writes
+    fresh = load_plan(db, principal, plan["_id"])
+    return report_timestep(
+        db=db,
+        principal=principal,
+        plan=fresh,
+        timestep=timestep,
+        part=part,
+        source=source,
+        attempt=attempt + 1,
+    )
 
 
 def _close(
@@ -193,6 +267,7 @@ def _close(
     results: list[dict[str, Any]],
     part: list[dict[str, Any]],
     source: str,
+    attempt: int,
 ) -> Answer:
     learnt_up_to = plan.get("restatements", 0)
     changes = _advance_changes(plan, results, learnt_up_to, ResultRepository(db))
@@ -204,6 +279,7 @@ def _close(
         "results": results,
         "next_allocation": changes["allocation"],
         "restatements_applied": learnt_up_to,
+        "changes_applied": plan.get("changes", 0),
         "revision": 0,
         "reported_at": changes["updated_at"],
         "reported_by": principal.user_id,
@@ -214,8 +290,16 @@ def _close(
     try:
         repo.insert_timestep(record)
     except TimestepAlreadyRecorded:
-        return _replay(db, principal, plan, timestep, part)
-    _advance(db, plan, record, changes)
+        return _again(db, principal, plan, timestep, part, source, attempt)
+    if not _advance(db, plan, record, changes):
+        now = repo.get_unscoped(plan["_id"], with_state=False)
+        stored = {**record, "_id": timestep_record_id(plan["_id"], timestep)}
+        if now is None:  # the plan was deleted meanwhile: leave nothing of this close behind
+            repo.void_timestep(stored, plan_gone=True)
+            raise NotFound("Plan")
+        if now["version"] == timestep:  # a plan change overtook this close
+            repo.void_timestep(stored)
+        return _again(db, principal, plan, timestep, part, source, attempt)
     return _answer(db, principal, plan["_id"], record)
 
 
@@ -225,7 +309,9 @@ def _advance(
     """Step 3 of the module docstring: figure sets, then the conditional advance, then audit."""
     store_first_report(db, plan, record)
     spend = float(np.sum([row["spend"] for row in record["results"]], dtype=np.float64))
-    advanced = PlanRepository(db).advance(plan["_id"], record["timestep"], changes, spend)
+    advanced = PlanRepository(db).advance(
+        plan["_id"], record["timestep"], record.get("changes_applied", 0), changes, spend
+    )
     if advanced:
         audit_closed_timestep(AuditRepository(db), plan, record)
     return advanced
@@ -295,13 +381,7 @@ def _advance_changes(
     """
     ai = _learned_ai(plan, store, learnt_up_to)
     state = ai.state
-    ai.update(
-        Results(
-            spend=np.array([r["spend"] for r in results], dtype=np.float64),
-            conversions=np.array([r["conversions"] for r in results], dtype=np.float64),
-            revenue=np.array([r["revenue"] for r in results], dtype=np.float64),
-        )
-    )
+    ai.update(engine_results(plan["campaign_ids"], results))
     allocation = None if state.finished else allocation_document(plan, state, ai.allocate())
     return {
         "state": stored_state(state),
@@ -330,6 +410,13 @@ def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
         record = repo.get_timestep(plan["_id"], version)
         if record is None:
             return plan
+        if record.get("changes_applied", 0) != plan.get("changes", 0):
+            # A change overtook this close; its writer takes it back, or died (module docstring).
+            if record["reported_at"] > utc_now() - timedelta(seconds=VOID_AFTER_SECONDS):
+                return plan
+            repo.void_timestep(record)
+            plan = _reload(repo, plan["_id"], with_state)
+            continue
         if "state" not in plan:
             plan = _reload(repo, plan["_id"], True)
             if plan["version"] != version:

@@ -160,6 +160,11 @@ ROWS = [
     Row("GET", "/plans/{plan_id}/history"),
     Row("POST", "/plans/{plan_id}/forecast", lambda t: {"timestep_budgets": [100, 500]}),
     Row("GET", "/plans/{plan_id}/curves"),
+    Row("PATCH", "/plans/{plan_id}", lambda t: {"name": "taken over", "total_budget": 5000}),
+    Row("DELETE", "/plans/{plan_id}"),
+    Row("POST", "/plans/{plan_id}/campaigns", lambda t: {"campaign_id": t.campaigns_a[0]}),
+    Row("PATCH", "/plans/{plan_id}/campaigns/{campaign_id}", lambda t: {"paused": True}),
+    Row("DELETE", "/plans/{plan_id}/campaigns/{campaign_id}"),
 ]
 # Admin-only routes answer 403 to every manager, whatever the id (see test_users.py).
 ADMIN_ONLY_PREFIXES = ("/users",)
