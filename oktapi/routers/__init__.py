@@ -1,6 +1,17 @@
 """HTTP endpoints of API.md; thin layers over the services. ROUTERS is the one list to mount."""
 
-from oktapi.routers import app, audit, auth, campaigns, clients, forecast, health, plans, users
+from oktapi.routers import (
+    app,
+    audit,
+    auth,
+    campaigns,
+    clients,
+    forecast,
+    health,
+    history,
+    plans,
+    users,
+)
 
 ROUTERS = [
     health.router,
@@ -11,5 +22,6 @@ ROUTERS = [
     audit.router,
     plans.router,
     forecast.router,
+    history.router,
     app.router,
 ]

@@ -9,6 +9,7 @@ from oktapi.models.campaigns import CampaignCreate, CampaignUpdate
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
+from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Page, Principal
 
 
@@ -77,8 +78,11 @@ def update_campaign(
 
 
 def delete_campaign(*, db: Database, principal: Principal, campaign_id: str) -> None:
-    """Refused (409) while an active plan uses it; the repository settles the race with plans."""
+    """Refused (409) while an active plan uses it; the repository settles the race with plans.
+
+    Its history days go with it (figures of plans over it stay with their plans)."""
     stored = must_exist(CampaignRepository(db).delete(principal, campaign_id), "Campaign")
+    ResultRepository(db).delete_history(campaign_id)
     AuditRepository(db).append(
         actor=principal,
         action="campaign.deleted",

@@ -137,6 +137,11 @@ def _csv(t: Tenants) -> str:
     return "timestep,campaign,spend,conversions\n" + "\n".join(lines) + "\n"
 
 
+def _history_csv(t: Tenants) -> str:
+    lines = [f"2026-11-01,{name},1,0" for name in t.campaign_names_a]
+    return "date,campaign,spend,conversions\n" + "\n".join(lines) + "\n"
+
+
 def _new_plan(t: Tenants) -> dict[str, Any]:
     return {"campaign_ids": t.campaigns_a, "total_budget": 500, "timesteps": 3}
 
@@ -160,6 +165,13 @@ ROWS = [
     Row("GET", "/plans/{plan_id}/history"),
     Row("POST", "/plans/{plan_id}/forecast", lambda t: {"timestep_budgets": [100, 500]}),
     Row("GET", "/plans/{plan_id}/curves"),
+    Row(
+        "POST",
+        "/campaigns/{campaign_id}/history",
+        lambda t: {"results": [{"date": "2026-11-01", "spend": 1, "conversions": 0}]},
+    ),
+    Row("GET", "/campaigns/{campaign_id}/history"),
+    Row("POST", "/clients/{client_id}/history/csv", csv=_history_csv),
 ]
 # Admin-only routes answer 403 to every manager, whatever the id (see test_users.py).
 ADMIN_ONLY_PREFIXES = ("/users",)
