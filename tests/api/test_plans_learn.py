@@ -1,0 +1,144 @@
+"""A new plan's first allocation learns from its campaigns' history and from earlier plans."""
+
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from tests.api.plans_support import create_plan, insert_campaign, insert_client
+
+
+def _history(rate: float, first: str, days: int, seed: int) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    start = date.fromisoformat(first)
+    entries = []
+    for offset in range(days):
+        spend = float(rng.uniform(40, 160))
+        entries.append(
+            {
+                "date": (start + timedelta(days=offset)).isoformat(),
+                "spend": round(spend, 2),
+                "conversions": float(rng.poisson(spend * rate)),
+            }
+        )
+    return entries
+
+
+def _send(client: TestClient, headers: dict, campaign_id: str, days: list[dict]) -> None:
+    response = client.post(
+        f"/campaigns/{campaign_id}/history", json={"results": days}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+
+
+def _budgets(plan: dict[str, Any]) -> dict[str, float]:
+    return {item["campaign_id"]: item["budget"] for item in plan["allocation"]["allocations"]}
+
+
+def test_the_first_allocation_follows_the_campaigns_history(
+    client: TestClient, db, admin_headers
+) -> None:
+    client_id = insert_client(db)
+    strong, weak = (insert_campaign(db, client_id, name) for name in ("Strong", "Weak"))
+    _send(client, admin_headers, strong, _history(0.2, "2026-09-01", 28, seed=1))
+    _send(client, admin_headers, weak, _history(0.04, "2026-09-01", 28, seed=2))
+    # a day from the plan's own period is not history of it
+    _send(client, admin_headers, weak, [{"date": "2026-09-29", "spend": 1.0, "conversions": 90}])
+
+    plan = create_plan(
+        client,
+        admin_headers,
+        client_id,
+        [weak, strong],
+        total_budget=6000.0,
+        timesteps=30,
+        start="2026-09-29",
+        seed=4,
+    )
+    budgets = _budgets(plan)
+    assert budgets[strong] > 1.5 * budgets[weak]
+    stored = db["plans"].find_one({"_id": plan["id"]})
+    assert stored["learned_from"] == {
+        "timesteps": 28,
+        "history_days": 56,
+        "plan_days": 0,
+        "plan_ids": [],
+    }
+    created = client.get(
+        "/audit", params={"plan_id": plan["id"], "action": "plan.created"}, headers=admin_headers
+    ).json()
+    assert created[0]["changes"]["learned_from"]["history_days"] == 56
+
+    # The same campaigns without history: an even split.
+    fresh_client = insert_client(db, "Fresh")
+    ids = [insert_campaign(db, fresh_client, name) for name in ("Strong", "Weak")]
+    cold = create_plan(client, admin_headers, fresh_client, ids, total_budget=6000.0, timesteps=30)
+    assert len(set(_budgets(cold).values())) == 1
+
+
+def test_weekly_timesteps_learn_from_weeks_of_history(
+    client: TestClient, db, admin_headers
+) -> None:
+    client_id = insert_client(db)
+    ids = [insert_campaign(db, client_id, name) for name in ("A", "B")]
+    for index, campaign_id in enumerate(ids):
+        _send(client, admin_headers, campaign_id, _history(0.1, "2026-08-04", 28, seed=index))
+    plan = create_plan(
+        client,
+        admin_headers,
+        client_id,
+        ids,
+        total_budget=8000.0,
+        timesteps=8,
+        start="2026-09-01",
+        timestep_days=7,
+    )
+    stored = db["plans"].find_one({"_id": plan["id"]})
+    assert stored["learned_from"]["timesteps"] == 4
+    assert stored["learned_from"]["history_days"] == 56
+
+
+def test_a_plan_learns_from_an_earlier_plan_over_the_same_campaigns(
+    client: TestClient, db, admin_headers
+) -> None:
+    client_id = insert_client(db)
+    search, social = (insert_campaign(db, client_id, name) for name in ("Search", "Social"))
+    first = create_plan(
+        client,
+        admin_headers,
+        client_id,
+        [search, social],
+        total_budget=1000.0,
+        timesteps=5,
+        start="2026-10-01",
+        seed=1,
+    )
+    allocation = first["allocation"]
+    for _ in range(5):
+        budgets = _budgets({"allocation": allocation})
+        body = {
+            "timestep": allocation["timestep"],
+            "results": [
+                {"campaign_id": search, "spend": budgets[search], "conversions": 2},
+                {"campaign_id": social, "spend": budgets[social], "conversions": 25},
+            ],
+        }
+        response = client.post(f"/plans/{first['id']}/results", json=body, headers=admin_headers)
+        assert response.status_code == 200, response.text
+        allocation = response.json().get("allocation") or response.json()
+    second = create_plan(
+        client,
+        admin_headers,
+        client_id,
+        [search, social],
+        total_budget=3000.0,
+        timesteps=10,
+        start="2026-10-06",
+        seed=2,
+    )
+    stored = db["plans"].find_one({"_id": second["id"]})
+    assert stored["learned_from"]["plan_ids"] == [first["id"]]
+    assert stored["learned_from"]["plan_days"] == 10
+    budgets = _budgets(second)
+    assert budgets[social] > 1.5 * budgets[search]
