@@ -442,18 +442,12 @@ class State:
         self._history[4, position, indices] = float(observed_at)
 
     def load_prior(self, rows: np.ndarray) -> None:
-        """History from before the plan, rows (HISTORY_COLUMNS, B, n), as timesteps -B .. -1.
-
-        Only on a fresh plan (engine/warm_start.py builds the rows); the plan's own timesteps
-        then follow them as usual.
-        """
+        """Rows (HISTORY_COLUMNS, B, n) from before a fresh plan as timesteps -B .. -1."""
         if self.timestep != 0 or self.kept != 0:
             raise ValueError("prior rows can only be loaded before the plan's first timestep")
-        blocks = rows.shape[1]
-        capacity = blocks + max(min(self.timesteps, 16), 1)
-        self._history = np.zeros((len(HISTORY_COLUMNS), capacity, self.n_campaigns))
-        self._history[:, :blocks] = rows
-        self.history_start = -blocks
+        self._history = np.zeros((len(HISTORY_COLUMNS), rows.shape[1] + 16, self.n_campaigns))
+        self._history[:, : rows.shape[1]] = rows
+        self.history_start = -rows.shape[1]
 
     def drop_oldest(self, count: int) -> None:
         """Forget the oldest ``count`` kept rows (the caller folded them first)."""

@@ -1,6 +1,6 @@
 """A new plan's first allocation learns from its campaigns' history and from earlier plans."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -142,3 +142,58 @@ def test_a_plan_learns_from_an_earlier_plan_over_the_same_campaigns(
     assert stored["learned_from"]["plan_days"] == 10
     budgets = _budgets(second)
     assert budgets[social] > 1.5 * budgets[search]
+
+
+def test_restated_history_days_teach_the_plan_how_late_conversions_arrive(
+    client: TestClient, db, admin_headers
+) -> None:
+    """Days first reported the next day with 6 conversions and a week later with 10: the plan's
+    first allocation says a fresh figure shows well under its final conversions."""
+    client_id = insert_client(db)
+    ids = [insert_campaign(db, client_id, name) for name in ("A", "B")]
+    first = date(2026, 9, 1)
+    for campaign_id in ids:
+        for offset in range(28):
+            day = first + timedelta(days=offset)
+            reported = datetime.combine(day + timedelta(days=1), time(9), UTC)
+            db["plan_results"].insert_one(
+                {
+                    "_id": f"{campaign_id}:{day.isoformat()}",
+                    "plan_id": None,
+                    "client_id": client_id,
+                    "campaign_id": campaign_id,
+                    "date": day.isoformat(),
+                    "spend": 100.0,
+                    "conversions": 10.0,
+                    "revenue": 0.0,
+                    "clicks": None,
+                    "impressions": None,
+                    "revision": 1,
+                    "revisions": [
+                        {
+                            "revision": 0,
+                            "spend": 100.0,
+                            "conversions": 6.0,
+                            "revenue": 0.0,
+                            "at": reported,
+                            "source": "csv",
+                        }
+                    ],
+                    "reported_at": reported,
+                    "restated_at": reported + timedelta(days=7),
+                    "source": "csv",
+                }
+            )
+    plan = create_plan(
+        client,
+        admin_headers,
+        client_id,
+        ids,
+        total_budget=3000.0,
+        timesteps=10,
+        start="2026-09-29",
+    )
+    maturity = [item["maturity"] for item in plan["allocation"]["allocations"]]
+    assert all(share < 0.8 for share in maturity)
+    listed = client.get(f"/campaigns/{ids[0]}/history", headers=admin_headers).json()
+    assert listed["total"] == 28 and listed["entries"][0]["revision"] == 1
