@@ -35,6 +35,9 @@ from oktapi.services.history_report import parse_history_report
 
 # Concurrent restatements of one day take revisions in turn; each loss costs a re-read.
 MAX_ATTEMPTS = 16
+# Days whose before/after an audit entry lists (each day keeps its own trail in ``revisions``):
+# keeps an entry of a 200,000-row file far below MongoDB's 16 MB document limit.
+MAX_AUDITED_RESTATEMENTS = 1000
 
 Problem = tuple[str, tuple[str | int, ...]]
 
@@ -282,6 +285,8 @@ def _audit(
     audit = AuditRepository(db)
     for campaign_id in sorted(set(applied.added) | set(applied.restated)):
         added = sorted(applied.added.get(campaign_id, []))
+        restated = applied.restated.get(campaign_id, {})
+        listed = dict(sorted(restated.items())[:MAX_AUDITED_RESTATEMENTS])
         audit.append(
             actor=principal,
             action="campaign.history_recorded",
@@ -292,6 +297,7 @@ def _audit(
                 "added": len(added),
                 "first_added": added[0] if added else None,
                 "last_added": added[-1] if added else None,
-                "restated": applied.restated.get(campaign_id, {}),
+                "restated": listed,
+                "restated_not_listed": len(restated) - len(listed),
             },
         )
