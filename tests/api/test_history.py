@@ -262,3 +262,15 @@ def test_history_json_body_size_is_bounded(client: TestClient, db, admin_headers
         headers={**admin_headers, "content-type": "application/json"},
     )
     assert response.status_code == 422
+
+
+def test_deleting_a_client_takes_its_campaigns_history(client: TestClient, admin_headers) -> None:
+    client_id = client.post("/clients", json={"name": "Gone"}, headers=admin_headers).json()["id"]
+    response = client.post(
+        f"/clients/{client_id}/campaigns", json={"name": "Search"}, headers=admin_headers
+    )
+    campaign = response.json()["id"]
+    assert _post(client, admin_headers, campaign, _days("2026-11-01", [(1, 0)])).status_code == 200
+    assert client.delete(f"/clients/{client_id}", headers=admin_headers).status_code == 204
+    db = client.app.state.storage.db
+    assert db["plan_results"].count_documents({"client_id": client_id}) == 0
