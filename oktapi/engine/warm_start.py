@@ -28,6 +28,8 @@ from oktapi.engine.state import HISTORY_COLUMNS, State
 # How far back a new plan looks, in its own timesteps: eight half-lives of the default policy,
 # beyond which a row weighs under 0.4% of a fresh one.
 PRIOR_TIMESTEPS = 112
+# ... and at most about three years of days (the longest history an upload takes).
+MAX_PRIOR_DAYS = 1098
 # A campaign's block counts when it has figures for at least this share of the block's days.
 MIN_BLOCK_COVERAGE = 0.5
 
@@ -73,7 +75,7 @@ class PriorDays:
 
 def prior_days_wanted(timestep_days: int) -> int:
     """How many days before its start a plan of ``timestep_days``-day timesteps learns from."""
-    return PRIOR_TIMESTEPS * timestep_days
+    return min(PRIOR_TIMESTEPS * timestep_days, MAX_PRIOR_DAYS)
 
 
 def prior_rows(prior: PriorDays, timestep_days: int) -> np.ndarray:

@@ -197,3 +197,24 @@ def test_restated_history_days_teach_the_plan_how_late_conversions_arrive(
     assert all(share < 0.8 for share in maturity)
     listed = client.get(f"/campaigns/{ids[0]}/history", headers=admin_headers).json()
     assert listed["total"] == 28 and listed["entries"][0]["revision"] == 1
+
+
+def test_a_plan_of_year_long_timesteps_looks_back_three_years_at_most(
+    client: TestClient, db, admin_headers
+) -> None:
+    client_id = insert_client(db)
+    ids = [insert_campaign(db, client_id, name) for name in ("A", "B")]
+    _send(client, admin_headers, ids[0], _history(0.1, "2023-01-01", 3, seed=1))
+    _send(client, admin_headers, ids[0], _history(0.1, "2026-08-01", 3, seed=1))
+    plan = create_plan(
+        client,
+        admin_headers,
+        client_id,
+        ids,
+        total_budget=8000.0,
+        timesteps=2,
+        start="2026-09-01",
+        timestep_days=366,
+    )
+    stored = db["plans"].find_one({"_id": plan["id"]})
+    assert stored["learned_from"]["history_days"] == 3  # the 2023 days are too old
