@@ -13,6 +13,15 @@ from oktapi.services import history as service
 
 router = APIRouter(tags=["history"])
 
+HISTORY_CSV_OPENAPI = {
+    "requestBody": {
+        **CSV_OPENAPI["requestBody"],
+        "description": "A platform's report by day (Google Ads, Meta, TikTok, Microsoft "
+        "Advertising) or the columns date, campaign (name, id or the platform's campaign id), "
+        "spend, conversions, revenue; other columns are ignored.",
+    }
+}
+
 
 @router.post("/campaigns/{campaign_id}/history")
 def record_history(
@@ -36,7 +45,7 @@ def get_history(
     return service.get_history(db=db, principal=principal, campaign_id=campaign_id, page=page)
 
 
-@router.post("/clients/{client_id}/history/csv", openapi_extra=CSV_OPENAPI)
+@router.post("/clients/{client_id}/history/csv", openapi_extra=HISTORY_CSV_OPENAPI)
 async def import_history_csv(
     client_id: str,
     request: Request,
