@@ -76,6 +76,16 @@ def test_the_first_allocation_follows_the_campaigns_history(
     cold = create_plan(client, admin_headers, fresh_client, ids, total_budget=6000.0, timesteps=30)
     assert len(set(_budgets(cold).values())) == 1
 
+    # Learnt curves answer forecasts before the plan's first results; a blind plan cannot.
+    ask = {"timestep_budgets": [100, 400]}
+    forecast = client.post(f"/plans/{plan['id']}/forecast", json=ask, headers=admin_headers)
+    assert forecast.status_code == 200, forecast.text
+    low, high = forecast.json()["scenarios"]
+    assert 0 < low["expected"] < high["expected"]
+    assert client.get(f"/plans/{plan['id']}/curves", headers=admin_headers).status_code == 200
+    blind = client.post(f"/plans/{cold['id']}/forecast", json=ask, headers=admin_headers)
+    assert blind.status_code == 409
+
 
 def test_weekly_timesteps_learn_from_weeks_of_history(
     client: TestClient, db, admin_headers
