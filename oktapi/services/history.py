@@ -31,7 +31,7 @@ from oktapi.repositories.results import ResultRepository, history_day_id
 from oktapi.scope import Page, Principal
 from oktapi.services.csv_report import CsvRejected, ranges
 from oktapi.services.figures import RESULT_FIELDS, restated_figures
-from oktapi.services.history_report import parse_history_report
+from oktapi.services.history_report import future_day, parse_history_report
 
 # Concurrent restatements of one day take revisions in turn; each loss costs a re-read.
 MAX_ATTEMPTS = 16
@@ -103,6 +103,7 @@ def import_history_csv(
         content,
         campaigns=CampaignRepository(db).all_for_client(principal, client_id),
         currency=client.get("currency") or "USD",
+        latest=today(),
         ignore_unknown=ignore_unknown,
         date_order=date_order,
     )
@@ -156,14 +157,9 @@ def day_problems(rows: list[DayFigures], latest: date) -> list[Problem]:
     problems: list[Problem] = []
     first_seen: dict[tuple[str, date], DayFigures] = {}
     for row in rows:
-        if row.day > latest:
-            problems.append(
-                (
-                    f"{row.label}: {row.day.isoformat()} is in the future (today is "
-                    f"{latest.isoformat()} UTC); send days that have ended",
-                    row.loc,
-                )
-            )
+        message = future_day(row.label, row.day, latest)
+        if message:
+            problems.append((message, row.loc))
         key = (row.campaign_id, row.day)
         if key in first_seen:
             problems.append(

@@ -206,6 +206,20 @@ def test_a_file_with_one_bad_row_stores_nothing(client: TestClient, db, admin_he
     [problem] = response.json()["detail"]
     assert problem["loc"] == ["body", "rows", 4, "date"] and "future" in problem["msg"]
 
+    # every problem of a file in one answer: its reading, its campaigns and its days
+    everything = (
+        "date,campaign,spend,conversions\n"
+        f"{future},Search,10,1\n"
+        "2026-11-02,Video,4,0\n"
+        "2026-11-03,Social,-4,0\n"
+    )
+    response = _csv(client, admin_headers, client_id, everything)
+    assert response.status_code == 422
+    located = {tuple(item["loc"]): item["msg"] for item in response.json()["detail"]}
+    assert "future" in located[("body", "rows", 2, "date")]
+    assert "Video" in located[("body", "rows", 3, "campaign")]
+    assert "spend" in located[("body", "rows", 4, "spend")]
+
     twice = "date,campaign,spend,conversions\n2026-11-01,Search,10,1\n2026-11-01,search,4,0\n"
     response = _csv(client, admin_headers, client_id, twice)
     assert response.status_code == 422
