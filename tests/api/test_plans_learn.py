@@ -86,6 +86,22 @@ def test_the_first_allocation_follows_the_campaigns_history(
     blind = client.post(f"/plans/{cold['id']}/forecast", json=ask, headers=admin_headers)
     assert blind.status_code == 409
 
+    # The stored plan goes on like any other: results in, the next allocation out.
+    results = [
+        {"campaign_id": cid, "spend": budget, "conversions": 5.0} for cid, budget in budgets.items()
+    ]
+    body = {"timestep": 0, "results": results}
+    following = client.post(f"/plans/{plan['id']}/results", json=body, headers=admin_headers)
+    assert following.status_code == 200, following.text
+    assert following.json()["timestep"] == 1
+    restated = client.put(
+        f"/plans/{plan['id']}/results/0",
+        json={"results": [{**results[0], "conversions": 7.0}]},
+        headers=admin_headers,
+    )
+    assert restated.status_code == 200, restated.text
+    assert restated.json()["revision"] == 1
+
 
 def test_weekly_timesteps_learn_from_weeks_of_history(
     client: TestClient, db, admin_headers
