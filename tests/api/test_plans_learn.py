@@ -101,6 +101,14 @@ def test_the_first_allocation_follows_the_campaigns_history(
     )
     assert restated.status_code == 200, restated.text
     assert restated.json()["revision"] == 1
+    allocation = following.json()["allocations"]
+    later = [
+        {"campaign_id": a["campaign_id"], "spend": a["budget"], "conversions": 4.0}
+        for a in allocation
+    ]
+    body = {"timestep": 1, "results": later}
+    closed = client.post(f"/plans/{plan['id']}/results", json=body, headers=admin_headers)
+    assert closed.status_code == 200 and closed.json()["timestep"] == 2, closed.text
 
 
 def test_weekly_timesteps_learn_from_weeks_of_history(
