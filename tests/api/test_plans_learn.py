@@ -138,6 +138,8 @@ def test_a_plan_learns_from_an_earlier_plan_over_the_same_campaigns(
 ) -> None:
     client_id = insert_client(db)
     search, social = (insert_campaign(db, client_id, name) for name in ("Search", "Social"))
+    # the same days also sent as history: each day of a campaign is learnt once, from the plan
+    _send(client, admin_headers, search, _history(0.5, "2026-10-01", 5, seed=3))
     first = create_plan(
         client,
         admin_headers,
@@ -174,6 +176,7 @@ def test_a_plan_learns_from_an_earlier_plan_over_the_same_campaigns(
     stored = db["plans"].find_one({"_id": second["id"]})
     assert stored["learned_from"]["plan_ids"] == [first["id"]]
     assert stored["learned_from"]["plan_days"] == 10
+    assert stored["learned_from"]["history_days"] == 0
     budgets = _budgets(second)
     assert budgets[social] > 1.5 * budgets[search]
 
