@@ -288,3 +288,30 @@ def test_deleting_a_client_takes_its_campaigns_history(client: TestClient, admin
     assert client.delete(f"/clients/{client_id}", headers=admin_headers).status_code == 204
     db = client.app.state.storage.db
     assert db["plan_results"].count_documents({"client_id": client_id}) == 0
+
+
+def test_concurrent_uploads_of_one_day_are_applied_one_after_the_other(
+    client: TestClient, db, admin_headers
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client_id = insert_client(db)
+    campaign = insert_campaign(db, client_id, "Search")
+
+    def send(conversions: int) -> dict:
+        day = [{"date": "2026-11-01", "spend": 10.0, "conversions": float(conversions)}]
+        response = _post(client, admin_headers, campaign, day)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(send, range(1, 7)))
+    assert sum(a["added"] for a in answers) == 1
+    stored = db["plan_results"].find_one({"campaign_id": campaign, "date": "2026-11-01"})
+    restated = sum(a["restated"] for a in answers)
+    assert stored["revision"] == restated == len(stored["revisions"])
+    # each upload's figures differ from all others: each was stored once, first or as a
+    # restatement of the ones before it, and none was lost
+    assert restated == 5
+    seen = sorted([r["conversions"] for r in stored["revisions"]] + [stored["conversions"]])
+    assert seen == [float(c) for c in range(1, 7)]
