@@ -166,6 +166,7 @@ def test_warm_start_table_compares_a_warm_plan_with_a_cold_one():
     result = run_warm_start_bench([get_scenario("linear_cpa")], seeds=2, jobs=1)
     assert result["errors"] == []
     row = result["scenarios"]["linear_cpa"]
-    assert set(row) == {"cold_week", "warm_week", "cold_plan", "warm_plan"}
+    assert set(row) == {"cold_week", "warm_week", "cold_plan", "warm_plan", "coverage", "intervals"}
     assert row["warm_week"] > row["cold_week"]
-    assert result["mean"] == row
+    assert 0 < row["intervals"] <= 2 * 3 and 0.0 <= row["coverage"] <= 100.0
+    assert result["mean"] == pytest.approx(row)

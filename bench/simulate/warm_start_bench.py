@@ -7,7 +7,8 @@ another over the four weeks, with +/-15% daily jitter, inside the campaigns' bou
 come from their own generator (seed, scenario, a stream of their own), so the cold and the warm
 plan then face the same market luck. Scored like the main table, on expected outcomes against
 the oracle: the first week (the first 7 timesteps, against the oracle's first 7) and the whole
-plan.
+plan. The last column checks the warm plan's first explanations: how often the 80% interval
+of a funded campaign holds the true expected objective of its budget.
 """
 
 from __future__ import annotations
@@ -70,8 +71,12 @@ def history_days(scenario: Scenario, seed: int) -> PriorDays:
     return PriorDays(figures[0], figures[1], figures[2], recorded, reported)
 
 
-def run_plan(scenario: Scenario, seed: int, prior: PriorDays | None) -> np.ndarray:
-    """The default policy over the scenario's horizon, with or without the history first."""
+def run_plan(
+    scenario: Scenario, seed: int, prior: PriorDays | None
+) -> tuple[np.ndarray, list[bool]]:
+    """The default policy over the scenario's horizon, with or without the history first: the
+    budgets, and for each funded campaign of the first allocation whether its 80% interval
+    (the explanation's lower..upper) holds the true expected objective of its budget."""
     state = State.create(
         campaigns_of(scenario),
         scenario.total_budget,
@@ -85,12 +90,25 @@ def run_plan(scenario: Scenario, seed: int, prior: PriorDays | None) -> np.ndarr
     ai = AI(state)
     market = environment_rng(scenario, seed)
     budgets = np.zeros((scenario.timesteps, scenario.n_campaigns))
+    covered: list[bool] = []
     for timestep in range(scenario.timesteps):
         allocation = ai.allocate()
         budgets[timestep] = allocation.budgets
+        if timestep == 0 and allocation.explanations is not None:
+            covered = _covered(scenario, allocation.budgets, allocation.explanations)
         spend, conversions, revenue = scenario.draw(allocation.budgets, timestep, market)
         ai.update(Results(spend=spend, conversions=conversions, revenue=revenue))
-    return budgets
+    return budgets, covered
+
+
+def _covered(scenario: Scenario, budgets: np.ndarray, explanations: list[dict]) -> list[bool]:
+    truth = scenario.expected_objective(budgets, 0)
+    funded = budgets > 0.01 * budgets.sum() / len(budgets)
+    return [
+        bool(entry["lower"] <= true_value <= entry["upper"])
+        for entry, true_value, is_funded in zip(explanations, truth, funded, strict=True)
+        if is_funded and entry["lower"] is not None and entry["upper"] is not None
+    ]
 
 
 def _scores(scenario: Scenario, budgets: np.ndarray) -> tuple[float, float]:
@@ -108,9 +126,9 @@ def _task(task: tuple[str, int]) -> tuple[str, int, dict[str, float] | str]:
     name, seed = task
     scenario = _SCENARIOS[name]
     try:
-        cold_week, cold_plan = _scores(scenario, run_plan(scenario, seed, None))
-        prior = history_days(scenario, seed)
-        warm_week, warm_plan = _scores(scenario, run_plan(scenario, seed, prior))
+        cold_week, cold_plan = _scores(scenario, run_plan(scenario, seed, None)[0])
+        warm_budgets, covered = run_plan(scenario, seed, history_days(scenario, seed))
+        warm_week, warm_plan = _scores(scenario, warm_budgets)
     except Exception as error:  # reported in the table, never a silent gap
         return name, seed, f"{type(error).__name__}: {error}"
     return (
@@ -121,6 +139,8 @@ def _task(task: tuple[str, int]) -> tuple[str, int, dict[str, float] | str]:
             "warm_week": warm_week,
             "cold_plan": cold_plan,
             "warm_plan": warm_plan,
+            "covered": float(sum(covered)),
+            "intervals": float(len(covered)),
         },
     )
 
@@ -154,7 +174,16 @@ def run_warm_start_bench(scenarios: list[Scenario], seeds: int, jobs: int = 2) -
         for name, found in runs.items()
         if found
     }
+    for name, row in rows.items():
+        intervals = sum(run["intervals"] for run in runs[name])
+        row["intervals"] = intervals
+        row["coverage"] = 100.0 * sum(run["covered"] for run in runs[name]) / max(intervals, 1.0)
     mean = {key: float(np.mean([row[key] for row in rows.values()])) for key in keys}
+    pooled = sum(row["intervals"] for row in rows.values())
+    mean["intervals"] = pooled
+    mean["coverage"] = sum(row["coverage"] * row["intervals"] for row in rows.values()) / max(
+        pooled, 1.0
+    )
     return {
         "seeds": seeds,
         "history_days": HISTORY_DAYS,
@@ -179,7 +208,16 @@ def print_warm_start_report(result: dict[str, Any], console: Console | None = No
             f"{FIRST_WEEK_BAR:g}% of the oracle and >= {GAIN_BAR:g} points above cold)"
         )
     )
-    for column in ("scenario", "first week: cold", "warm", "gain", "whole plan: cold", "warm "):
+    columns = (
+        "scenario",
+        "first week: cold",
+        "warm",
+        "gain",
+        "whole plan: cold",
+        "warm ",
+        "first allocation: 80% covers",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for name, row in [*result["scenarios"].items(), ("mean", result["mean"])]:
         table.add_row(
@@ -189,6 +227,7 @@ def print_warm_start_report(result: dict[str, Any], console: Console | None = No
             f"{row['warm_week'] - row['cold_week']:+.1f}",
             f"{row['cold_plan']:.1f}%",
             f"{row['warm_plan']:.1f}%",
+            f"{row['coverage']:.0f}% of {row['intervals']:.0f}",
         )
     console.print(table)
     for error in result["errors"]:
