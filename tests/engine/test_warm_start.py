@@ -56,8 +56,7 @@ def test_a_block_with_under_half_its_days_is_no_evidence_and_others_are_scaled()
     assert _column(rows, "spend")[0, 0] == pytest.approx(35.0)
     # 2 of 7 days: a smaller spend it never had, so left out
     assert _column(rows, "spend")[0, 1] == 0.0
-    if "participated" in HISTORY_COLUMNS:  # and no evidence at all
-        assert _column(rows, "participated")[0].tolist() == [1.0, 0.0]
+    assert _column(rows, "participated")[0].tolist() == [1.0, 0.0]  # no evidence at all
 
     recorded[:, 1] = [True, True, True, True, False, False, False]
     spend = _column(prior_rows(prior, 7), "spend")
