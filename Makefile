@@ -46,7 +46,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench --ceiling --lag --changes --cost --forecast
+	$(BIN)/python -m bench --ceiling --lag --changes --cost --forecast --warm-start
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick

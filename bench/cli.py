@@ -88,6 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also measure the forecasts: 80%% interval coverage, error, target recommendations",
     )
     parser.add_argument("--forecast-only", action="store_true", help="run only the forecast table")
+    parser.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="also run each scenario after four weeks of history, against a cold start",
+    )
+    parser.add_argument(
+        "--warm-start-only", action="store_true", help="run only the warm-start table"
+    )
     parser.add_argument("--out", default="bench", help="directory for results.json and PNGs")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -140,6 +148,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             _resolve_scenarios(scenarios, args.holdout), seeds, jobs=max(args.jobs, 1)
         )
         print_forecast_report(extra["forecast"])
+    if args.warm_start or args.warm_start_only:
+        from bench.simulate.warm_start_bench import (
+            print_warm_start_report,
+            run_warm_start_bench,
+        )
+
+        extra["warm_start"] = run_warm_start_bench(
+            _resolve_scenarios(scenarios, args.holdout), seeds, jobs=max(args.jobs, 1)
+        )
+        print_warm_start_report(extra["warm_start"])
+    if args.warm_start_only:
+        (out_dir / "warm_start.json").write_text(json.dumps(extra["warm_start"], indent=1))
+        print(f"Wrote {out_dir / 'warm_start.json'}")
+        return 1 if extra["warm_start"]["errors"] else 0
     if args.forecast_only:
         (out_dir / "forecast.json").write_text(json.dumps(extra["forecast"], indent=1))
         print(f"Wrote {out_dir / 'forecast.json'}")
@@ -171,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bench.simulate.forecast_bench import print_forecast_report
 
         print_forecast_report(extra["forecast"])
+    if "warm_start" in extra:
+        from bench.simulate.warm_start_bench import print_warm_start_report
+
+        print_warm_start_report(extra["warm_start"])
     (out_dir / "results.json").write_text(json.dumps(result.to_dict() | extra, indent=1))
     paths = plot_regret(result, out_dir)
     print(f"Wrote {out_dir / 'results.json'} and {len(paths)} PNGs in {out_dir}/")
@@ -178,4 +204,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = failed or bool(extra.get("lag", {}).get("errors"))
     failed = failed or bool(extra.get("changes", {}).get("errors"))
     failed = failed or bool(extra.get("forecast", {}).get("errors"))
+    failed = failed or bool(extra.get("warm_start", {}).get("errors"))
     return 1 if failed else 0

@@ -141,3 +141,32 @@ def test_fresh_cannot_be_combined_with_named_scenarios():
     completed = bench_cli("--fresh", "5", "--scenarios", "linear_cpa")
     assert completed.returncode == 2
     assert "--fresh" in completed.stderr
+
+
+def test_warm_start_history_is_an_uneven_drifting_split_of_the_daily_budget():
+    from bench.simulate import get_scenario
+    from bench.simulate.warm_start_bench import HISTORY_DAYS, history_days
+
+    scenario = get_scenario("saturating")
+    prior = history_days(scenario, seed=3)
+    assert prior.spend.shape == (HISTORY_DAYS, scenario.n_campaigns)
+    daily = scenario.total_budget / scenario.timesteps
+    assert prior.spend.sum(axis=1) == pytest.approx(daily, rel=0.02)
+    shares = prior.spend / prior.spend.sum(axis=1, keepdims=True)
+    first_week = shares[:7].mean(axis=0)
+    assert first_week.max() > 2 * first_week.min()  # uneven
+    assert abs(shares[:7].mean(axis=0) - shares[-7:].mean(axis=0)).max() > 0.05  # drifting
+    assert history_days(scenario, seed=3).conversions.tolist() == prior.conversions.tolist()
+
+
+def test_warm_start_table_compares_a_warm_plan_with_a_cold_one():
+    from bench.simulate import get_scenario
+    from bench.simulate.warm_start_bench import run_warm_start_bench
+
+    result = run_warm_start_bench([get_scenario("linear_cpa")], seeds=2, jobs=1)
+    assert result["errors"] == []
+    row = result["scenarios"]["linear_cpa"]
+    assert set(row) == {"cold_week", "warm_week", "cold_plan", "warm_plan", "coverage", "intervals"}
+    assert row["warm_week"] > row["cold_week"]
+    assert 0 < row["intervals"] <= 2 * 3 and 0.0 <= row["coverage"] <= 100.0
+    assert result["mean"] == pytest.approx(row)

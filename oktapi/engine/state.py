@@ -441,6 +441,14 @@ class State:
         self._history[1:4, position, indices] = rows
         self._history[4, position, indices] = float(observed_at)
 
+    def load_prior(self, rows: np.ndarray) -> None:
+        """Rows (HISTORY_COLUMNS, B, n) from before a fresh plan as timesteps -B .. -1."""
+        if self.timestep != 0 or self.kept != 0:
+            raise ValueError("prior rows can only be loaded before the plan's first timestep")
+        self._history = np.zeros((len(HISTORY_COLUMNS), rows.shape[1] + 16, self.n_campaigns))
+        self._history[:, : rows.shape[1]] = rows
+        self.history_start = -rows.shape[1]
+
     def drop_oldest(self, count: int) -> None:
         """Forget the oldest ``count`` kept rows (the caller folded them first)."""
         count = min(count, self.kept)

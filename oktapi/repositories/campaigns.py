@@ -82,6 +82,20 @@ class CampaignRepository:
         by_id = {campaign["_id"]: campaign for campaign in found}
         return [by_id[campaign_id] for campaign_id in wanted if campaign_id in by_id]
 
+    def all_for_client(self, principal: Principal, client_id: str) -> list[dict[str, Any]]:
+        """Every campaign of the client the caller may see (what a report is matched against)."""
+        return list(
+            self._campaigns.find(
+                scoped(principal, {"client_id": client_id}),
+                projection={"name": True, "external_id": True, "client_id": True},
+            )
+        )
+
+    def is_live(self, campaign_id: str) -> bool:
+        """Whether the campaign still exists (checked after writing rows that belong to it)."""
+        found = self._campaigns.find_one({"_id": campaign_id}, projection={"_id": True})
+        return found is not None
+
     def create(
         self,
         *,

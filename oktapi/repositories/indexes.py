@@ -40,8 +40,13 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     ],
     # The results store: ids are unique by construction ("<plan>:<t>:<campaign>", "<plan>:r<seq>"),
     # so no compound unique index (the embedded store checks those by scanning the plan's
-    # records); a history page reads its figure sets by timestep key, deleting a client sweeps.
-    "plan_results": [([("timestep_key", ASCENDING)], {}), ([("client_id", ASCENDING)], {})],
+    # records); a history page reads its figure sets by timestep key, deleting a client sweeps;
+    # a campaign's days (history, and what a new plan learns from) are read by campaign and date.
+    "plan_results": [
+        ([("timestep_key", ASCENDING)], {}),
+        ([("client_id", ASCENDING)], {}),
+        ([("campaign_id", ASCENDING), ("date", ASCENDING)], {}),
+    ],
     "plan_restatements": [([("client_id", ASCENDING)], {})],
     "audit": [
         (_NEWEST, {}),

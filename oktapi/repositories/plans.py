@@ -104,6 +104,20 @@ class PlanRepository:
             )
         )
 
+    def over_campaigns(
+        self, principal: Principal, client_id: str, campaign_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """The client's plans over any of these campaigns, oldest first (what a new one learns
+        from): only the fields that place their timesteps in days."""
+        fields = ("campaign_ids", "start", "timestep_days", "created_at", "version")
+        return list(
+            self._plans.find(
+                scoped(principal, {"client_id": client_id, "campaign_ids": {"$in": campaign_ids}}),
+                dict.fromkeys(fields, True),
+                sort=[("created_at", ASCENDING), ("_id", ASCENDING)],
+            )
+        )
+
     def advance(
         self,
         plan_id: str,

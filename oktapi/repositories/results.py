@@ -7,15 +7,24 @@ Each restatement is one document in ``plan_restatements`` under ``_id = "<plan_i
 ``seq`` counting the plan's restatements: what changed (before and after), when, by whom and
 from which source. Exactly once is the database's: only one insert per ``seq`` can succeed, and
 figure sets move on only by a conditional update on their revision.
+
+A campaign's history (days before or outside any plan, ``POST /campaigns/{id}/history``) is in
+the same collection: one figure set per campaign and day under ``_id = "<campaign_id>:<date>"``,
+``plan_id`` null, ``date`` an ISO day. A restatement of a day moves it from its revision to the
+next in one conditional write that also appends the figures it replaces to its ``revisions``.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
+from pymongo import ASCENDING
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oktapi.errors import NotFound
+from oktapi.repositories.base import scoped
 from oktapi.repositories.clients import ClientRepository
+from oktapi.scope import Page, Principal
 
 FIGURE_SETS = "plan_results"
 RESTATEMENTS = "plan_restatements"
@@ -29,6 +38,10 @@ def figure_set_id(plan_id: str, timestep: int, campaign_id: str) -> str:
 def timestep_key(plan_id: str, timestep: int) -> str:
     """What a history page looks figure sets up by: one indexed value per (plan, timestep)."""
     return f"{plan_id}:{timestep}"
+
+
+def history_day_id(campaign_id: str, day: str) -> str:
+    return f"{campaign_id}:{day}"
 
 
 def restatement_id(plan_id: str, seq: int) -> str:
@@ -83,6 +96,87 @@ class ResultRepository:
             {"_id": document_id, "revision": expected_revision}, {"$set": changes}
         )
         return result.matched_count == 1
+
+    def figure_sets_of_campaigns(
+        self, plan_id: str, timesteps: Iterable[int], campaign_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """The figure sets of some timesteps of a plan, for the given campaigns only."""
+        keys = [timestep_key(plan_id, timestep) for timestep in timesteps]
+        if not keys or not campaign_ids:
+            return []
+        return list(
+            self._figures.find(
+                {"timestep_key": {"$in": keys}, "campaign_id": {"$in": campaign_ids}}
+            )
+        )
+
+    # --- campaign history (days outside plans) -------------------------------------------------
+
+    def history_page(
+        self, principal: Principal, campaign_id: str, page: Page
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(days recorded, one page of them oldest first) of a campaign the caller may see."""
+        query = scoped(principal, {"campaign_id": campaign_id, "plan_id": None})
+        total = self._figures.count_documents(query)
+        rows = self._figures.find(
+            query, sort=[("date", ASCENDING)], skip=page.offset, limit=page.limit
+        )
+        return total, list(rows)
+
+    def history_days(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The recorded days among ``ids`` (``history_day_id``), by id."""
+        if not ids:
+            return {}
+        return {doc["_id"]: doc for doc in self._figures.find({"_id": {"$in": ids}})}
+
+    def insert_history_days(self, documents: list[dict[str, Any]]) -> set[str]:
+        """Store new days; returns the ids another request stored first (to restate instead)."""
+        if not documents:
+            return set()
+        try:
+            self._figures.insert_many(documents, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return {documents[e["index"]]["_id"] for e in errors}
+        return set()
+
+    def restate_history_day(
+        self,
+        document_id: str,
+        expected_revision: int,
+        changes: dict[str, Any],
+        replaced: dict[str, Any],
+    ) -> bool:
+        """Move a day to its next revision, keeping the figures it replaces; False if it moved."""
+        result = self._figures.update_one(
+            {"_id": document_id, "revision": expected_revision},
+            {
+                "$set": {**changes, "revision": expected_revision + 1},
+                "$push": {"revisions": replaced},
+            },
+        )
+        return result.matched_count == 1
+
+    def history_before(
+        self, campaign_ids: list[str], first_day: str, before_day: str
+    ) -> list[dict[str, Any]]:
+        """Recorded days of these campaigns from ``first_day`` up to ``before_day`` (excluded)."""
+        if not campaign_ids:
+            return []
+        return list(
+            self._figures.find(
+                {
+                    "campaign_id": {"$in": campaign_ids},
+                    "plan_id": None,
+                    "date": {"$gte": first_day, "$lt": before_day},
+                }
+            )
+        )
+
+    def delete_history(self, campaign_id: str) -> None:
+        self._figures.delete_many({"campaign_id": campaign_id, "plan_id": None})
 
     # --- restatements --------------------------------------------------------------------------
 

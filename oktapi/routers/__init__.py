@@ -8,6 +8,7 @@ from oktapi.routers import (
     clients,
     forecast,
     health,
+    history,
     plan_changes,
     plans,
     users,
@@ -23,5 +24,6 @@ ROUTERS = [
     plans.router,
     plan_changes.router,
     forecast.router,
+    history.router,
     app.router,
 ]

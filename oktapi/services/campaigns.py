@@ -12,6 +12,7 @@ from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.plans import PlanRepository
+from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Page, Principal
 from oktapi.services.plan_changes import apply_campaign_bounds
 
@@ -88,8 +89,11 @@ def update_campaign(
 
 
 def delete_campaign(*, db: Database, principal: Principal, campaign_id: str) -> None:
-    """Refused (409) while an active plan uses it; the repository settles the race with plans."""
+    """Refused (409) while an active plan uses it; the repository settles the race with plans.
+
+    Its history days go with it (figures of plans over it stay with their plans)."""
     stored = must_exist(CampaignRepository(db).delete(principal, campaign_id), "Campaign")
+    ResultRepository(db).delete_history(campaign_id)
     AuditRepository(db).append(
         actor=principal,
         action="campaign.deleted",

@@ -8,6 +8,7 @@ from pymongo.database import Database
 from oktapi.currency import minor_unit_decimals
 from oktapi.engine import AI, DEFAULT_POLICY, Campaign, State, get_policy
 from oktapi.engine.state import min_budget_excess
+from oktapi.engine.warm_start import warm_start
 from oktapi.errors import Conflict, Invalid, must_exist
 from oktapi.models.plans import PlanCreate, PlanHistory
 from oktapi.repositories.audit import AuditRepository
@@ -19,6 +20,7 @@ from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Page, Principal
 from oktapi.services.plan_answers import allocation_document, closed_entry, open_entry
 from oktapi.services.plan_audit import audit_allocation
+from oktapi.services.prior_days import prior_days
 from oktapi.services.state_codec import stored_state
 from oktapi.services.timesteps import catch_up, load_plan
 
@@ -95,6 +97,15 @@ def create_plan(
     except ValueError as error:
         raise Invalid(str(error)) from None
     now = utc_now()
+    learned = prior_days(
+        db=db,
+        principal=principal,
+        client_id=client["_id"],
+        campaign_ids=[c["_id"] for c in campaigns],
+        start=body.start or now.date(),
+        timestep_days=body.timestep_days,
+    )
+    prior_timesteps = warm_start(state, learned.prior, body.timestep_days)
     plan: dict[str, Any] = {
         "_id": plan_id or new_id(),
         "client_id": client["_id"],
@@ -116,6 +127,13 @@ def create_plan(
         "created_at": now,
         "updated_at": now,
         "created_by": principal.user_id,
+        # What the first allocation learnt from before the plan (services/prior_days.py).
+        "learned_from": {
+            "timesteps": prior_timesteps,
+            "history_days": learned.history_days,
+            "plan_days": learned.plan_days,
+            "plan_ids": learned.plan_ids,
+        },
     }
     allocation = AI(state).allocate()
     plan["allocation"] = allocation_document(plan, state, allocation)
@@ -131,7 +149,15 @@ def create_plan(
         target_id=plan["_id"],
         changes={
             key: plan[key]
-            for key in ("name", "campaign_ids", "total_budget", "timesteps", "policy", "seed")
+            for key in (
+                "name",
+                "campaign_ids",
+                "total_budget",
+                "timesteps",
+                "policy",
+                "seed",
+                "learned_from",
+            )
         },
     )
     audit_allocation(audit, principal, plan, plan["allocation"])

@@ -137,6 +137,11 @@ def _csv(t: Tenants) -> str:
     return "timestep,campaign,spend,conversions\n" + "\n".join(lines) + "\n"
 
 
+def _history_csv(t: Tenants) -> str:
+    lines = [f"2026-11-01,{name},1,0" for name in t.campaign_names_a]
+    return "date,campaign,spend,conversions\n" + "\n".join(lines) + "\n"
+
+
 def _new_plan(t: Tenants) -> dict[str, Any]:
     return {"campaign_ids": t.campaigns_a, "total_budget": 500, "timesteps": 3}
 
@@ -165,6 +170,13 @@ ROWS = [
     Row("POST", "/plans/{plan_id}/campaigns", lambda t: {"campaign_id": t.campaigns_a[0]}),
     Row("PATCH", "/plans/{plan_id}/campaigns/{campaign_id}", lambda t: {"paused": True}),
     Row("DELETE", "/plans/{plan_id}/campaigns/{campaign_id}"),
+    Row(
+        "POST",
+        "/campaigns/{campaign_id}/history",
+        lambda t: {"results": [{"date": "2026-11-01", "spend": 1, "conversions": 0}]},
+    ),
+    Row("GET", "/campaigns/{campaign_id}/history"),
+    Row("POST", "/clients/{client_id}/history/csv", csv=_history_csv),
 ]
 # Admin-only routes answer 403 to every manager, whatever the id (see test_users.py).
 ADMIN_ONLY_PREFIXES = ("/users",)

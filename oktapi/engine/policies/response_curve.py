@@ -221,14 +221,16 @@ class ResponseCurvePolicy(Policy):
         posterior, value, cap = fit.posterior, fit.value, fit.cap
         # The rows the next update may fold are tempered as this fit tempered them.
         state.folded["tempering"] = posterior.tempering[0].tolist()
+        previous = fit.previous
+        if state.timestep == 0 and previous.sum() > 0:
+            # A plan that learnt from days before it moves from their last split, at its budget.
+            previous = previous * (timestep_budget / previous.sum())
         held = self._cooling_down(state)
         if held.any():  # held at last timestep's budget, within today's bounds
-            kept = np.clip(fit.previous, min_budget, max_budget)
+            kept = np.clip(previous, min_budget, max_budget)
             min_budget = np.where(held, kept, min_budget)
             max_budget = np.where(held, kept, max_budget)
-        lower, upper = self._search_bounds(
-            timestep_budget, min_budget, max_budget, cap, fit.previous
-        )
+        lower, upper = self._search_bounds(timestep_budget, min_budget, max_budget, cap, previous)
         threshold = self._threshold(value, fit.revenue_per_conversion)
 
         edges = _budget_grid(lower, upper, timestep_budget)
