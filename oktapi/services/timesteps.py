@@ -432,7 +432,9 @@ def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
                 plan["_id"],
                 version,
             )
-        _advance(db, plan, record, changes)
+        if not _advance(db, plan, record, changes) and repo.get_unscoped(plan["_id"]) is None:
+            repo.void_timestep(record, plan_gone=True)  # deleted meanwhile: leave nothing behind
+            raise NotFound("Plan")
         plan = _reload(repo, plan["_id"], with_state)
     return plan
 

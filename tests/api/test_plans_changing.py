@@ -7,8 +7,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from oktapi.repositories.plans import PlanRepository
+from oktapi.scope import Principal
+from oktapi.services import timesteps
 from tests.api.plans_support import client_with_campaigns, create_plan, results_for
 from tests.conftest import snapshot
+
+ADMIN = Principal(user_id="u-admin", username="root", role="admin", client_ids=frozenset())
 
 
 def _plan(client: TestClient, db: Any, headers: dict, count: int = 3, **fields: Any) -> dict:
@@ -404,3 +409,36 @@ def test_a_report_file_for_a_stopped_plan_may_restate_but_not_report(
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["restated"] == [0]
     assert accepted.json()["status"] == "stopped"
+
+
+def test_a_plan_deleted_while_a_read_repairs_its_close_leaves_no_record_behind(
+    client: TestClient, db: Any, admin_headers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The third party of the race: a read finishing the close a dead writer left, while the
+    plan is deleted (and swept) just before that read stores the close's figure sets."""
+    plan = _plan(client, db, admin_headers, timesteps=4)
+    report = results_for(plan["allocation"])
+    original = PlanRepository.advance
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(PlanRepository, "advance", die)
+    try:
+        died = client.post(f"/plans/{plan['id']}/results", json=report, headers=admin_headers)
+        assert died.status_code == 500
+    except RuntimeError:
+        pass  # the test client raised the injected crash
+    assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 1
+    stored_after_the_sweep = timesteps.store_first_report
+
+    def swept_first(db_: Any, plan_: dict, record: dict) -> None:
+        PlanRepository(db_).delete(ADMIN, plan_["_id"])
+        stored_after_the_sweep(db_, plan_, record)
+
+    monkeypatch.setattr(PlanRepository, "advance", original)
+    monkeypatch.setattr(timesteps, "store_first_report", swept_first)
+    assert client.get(f"/plans/{plan['id']}", headers=admin_headers).status_code == 404
+    for collection in ("plans", "plan_timesteps", "plan_results"):
+        key = "_id" if collection == "plans" else "plan_id"
+        assert db[collection].count_documents({key: plan["id"]}) == 0, collection
