@@ -35,14 +35,9 @@ from oktapi.engine.curves.value import VALUE_PRIOR_CONVERSIONS
 from oktapi.engine.forecast_noise import noise_model
 from oktapi.engine.policies import get_policy
 from oktapi.engine.policies.bounds import fit_to_bounds
-from oktapi.engine.policies.response_curve import (
-    CAP_PROBE,
-    CurveFit,
-    ResponseCurvePolicy,
-    _budget_grid,
-    _greedy_split,
-    _largest_budget_meeting,
-)
+from oktapi.engine.policies.curve_limits import CAP_PROBE
+from oktapi.engine.policies.curve_split import budget_grid, greedy_split, largest_budget_meeting
+from oktapi.engine.policies.response_curve import CurveFit, ResponseCurvePolicy
 from oktapi.engine.state import State
 
 # Separates the forecast's seed sequence from the plan's own generator.
@@ -185,16 +180,16 @@ class Forecaster:
             return [np.zeros(state.n_campaigns) for _ in shares]
         lower, upper = self._bounds(timestep_budget)
         threshold = policy._threshold(fit.value, fit.revenue_per_conversion)
-        edges = _budget_grid(lower, upper, timestep_budget)
+        edges = budget_grid(lower, upper, timestep_budget)
         curve = fit.value[:, None] * fit.posterior.expected(edges.T).T
         affordable = None
         if threshold is not None:
-            affordable = _largest_budget_meeting(fit.posterior, fit.value, threshold, upper)
+            affordable = largest_budget_meeting(fit.posterior, fit.value, threshold, upper)
         splits = []
         for share in shares:
             budget = share * timestep_budget
             free_budget = max(budget - lower.sum(), 0.0)
-            budgets = _greedy_split(edges, curve[None], threshold, free_budget)[0]
+            budgets = greedy_split(edges, curve[None], threshold, free_budget)[0]
             if affordable is not None:
                 budgets = np.minimum(budgets, np.maximum(affordable, lower))
             splits.append(fit_to_bounds(budgets, budget, min_budget, max_budget))

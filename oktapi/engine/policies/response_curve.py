@@ -25,6 +25,10 @@ Rule, each timestep (before any spend: an even split):
    its learning phase on large edits). Paused, locked and removed campaigns follow their
    constraints; the free campaigns absorb pacing.
 Pacing is the plan's: the timestep budget is the remaining budget over the remaining timesteps.
+
+This module holds the decision and its explanations; the limits of the search (learned caps,
+cooldown, floor, max_change) are in ``curve_limits.py``, the split on the budget grid
+(steps 3 and 4) in ``curve_split.py``.
 """
 
 from __future__ import annotations
@@ -46,20 +50,20 @@ from oktapi.engine.curves.folding import (
 from oktapi.engine.curves.value import value_per_conversion
 from oktapi.engine.policies.base import Param, Policy, PolicyOutput
 from oktapi.engine.policies.bounds import fit_to_bounds
+from oktapi.engine.policies.curve_limits import (
+    CAP_MEMORY_HALF_LIVES,
+    MAX_COOLDOWN,
+    cooling_down,
+    learned_cap,
+    search_bounds,
+)
+from oktapi.engine.policies.curve_split import budget_grid, greedy_split, largest_budget_meeting
 
 if TYPE_CHECKING:
     from oktapi.engine.state import State
 
 # Changes of a campaign's regime are looked for within this many half-lives.
 CHANGE_WINDOW_HALF_LIVES = 2.0
-# Budget grid for the split: points per campaign.
-GRID_POINTS = 65
-# A campaign that spent under this share of what it was given is capped at what it spent (its
-# delivery, not its results, stopped it), plus a probe so a cap that rises is noticed.
-CAP_DELIVERY_SHARE = 0.8
-CAP_PROBE = 0.05
-# Rows older than this many half-lives no longer count as evidence of a cap.
-CAP_MEMORY_HALF_LIVES = 2.0
 # History rows kept as rows (older ones are folded into sums): at least MIN_KEPT_ROWS, more if
 # the change-point window or the learned-cap memory need it, at most MAX_KEPT_ROWS; 32 scored
 # as keeping every row at a bounded cost per timestep (bench: docs/engine.md).
@@ -68,10 +72,6 @@ MAX_KEPT_ROWS = 400
 # Draws used for the 80% credible interval in the explanations.
 INTERVAL_DRAWS = 200
 INTERVAL = (0.1, 0.9)
-# cooldown: a change of a campaign's budget by more than this share starts its hold (smaller
-# moves are pacing and rounding); at most MAX_COOLDOWN timesteps (within the kept rows).
-COOLDOWN_TOLERANCE = 0.01
-MAX_COOLDOWN = 30
 # Stream of the generator the explanations before any spend draw from (not state.rng).
 PRIOR_STREAM = 0x5052494F52
 
@@ -225,28 +225,36 @@ class ResponseCurvePolicy(Policy):
         if state.timestep == 0 and previous.sum() > 0:
             # A plan that learnt from days before it moves from their last split, at its budget.
             previous = previous * (timestep_budget / previous.sum())
-        held = self._cooling_down(state)
+        held = cooling_down(state, int(self.params["cooldown"]))
         if held.any():  # held at last timestep's budget, within today's bounds
             kept = np.clip(previous, min_budget, max_budget)
             min_budget = np.where(held, kept, min_budget)
             max_budget = np.where(held, kept, max_budget)
-        lower, upper = self._search_bounds(timestep_budget, min_budget, max_budget, cap, previous)
+        lower, upper = search_bounds(
+            timestep_budget,
+            min_budget,
+            max_budget,
+            cap,
+            previous,
+            explore_floor=self.params["explore_floor"],
+            max_change=self.params["max_change"],
+        )
         threshold = self._threshold(value, fit.revenue_per_conversion)
 
-        edges = _budget_grid(lower, upper, timestep_budget)
+        edges = budget_grid(lower, upper, timestep_budget)
         curve = value[:, None] * posterior.expected(edges.T).T
         free_budget = max(timestep_budget - lower.sum(), 0.0)
-        budgets = _greedy_split(edges, curve[None], threshold, free_budget)[0]
+        budgets = greedy_split(edges, curve[None], threshold, free_budget)[0]
         share = self.params["thompson_share"]
         if self.params["draws"] > 0 and share > 0:
             index, scale = posterior.sample(rng, self.params["draws"])
             sampled_curve = posterior.sampled_curves(edges[None], index, scale * value)
-            sampled = _greedy_split(edges, sampled_curve, threshold, free_budget)
+            sampled = greedy_split(edges, sampled_curve, threshold, free_budget)
             budgets = (1 - share) * budgets + share * sampled.mean(axis=0)
 
         note = None
         if threshold is not None:
-            affordable = _largest_budget_meeting(posterior, value, threshold, upper)
+            affordable = largest_budget_meeting(posterior, value, threshold, upper)
             budgets = np.minimum(budgets, np.maximum(affordable, lower))
             if budgets.sum() < timestep_budget * (1 - 1e-6):
                 note = f"spending less than the budget: {self._target_names()}"
@@ -255,22 +263,6 @@ class ResponseCurvePolicy(Policy):
             note = "spending less than the budget: campaigns are capped or at their max_budget"
         explanations = _explain(posterior, value, budgets, cap, rng)
         return budgets, explanations, note
-
-    def _cooling_down(self, state: State) -> np.ndarray:
-        """Campaigns whose budget changed (by more than COOLDOWN_TOLERANCE) within the last
-        ``cooldown`` timesteps, taking part in both: their budget is held."""
-        cooldown = int(self.params["cooldown"])
-        n = state.n_campaigns
-        if cooldown == 0 or state.kept < 2:
-            return np.zeros(n, dtype=bool)
-        recent = slice(max(state.kept - cooldown - 1, 0), state.kept)
-        allocated = np.asarray(state.allocated[recent], dtype=float)
-        took_part = np.asarray(state.participated[recent], dtype=float) > 0
-        before, after = allocated[:-1], allocated[1:]
-        moved = np.abs(after - before) > COOLDOWN_TOLERANCE * np.maximum(before, 1e-12)
-        changed = moved & took_part[:-1] & took_part[1:]
-        fixed = state.min_budgets >= state.max_budgets  # paused, removed, locked: not held
-        return changed.any(axis=0) & took_part[-1] & ~fixed
 
     def _prior_explanations(self, state: State, budgets: np.ndarray) -> list[dict]:
         """Explanations before any spend: the prior's curves, with its wide intervals.
@@ -331,41 +323,9 @@ class ResponseCurvePolicy(Policy):
             else (folded["conversions"], folded["exposure"], folded["conversions_log_curve"]),
             grid_campaigns=state.planned_campaigns,
         )
-        cap = _learned_cap(allocated, spend * participated, age, half_life)
+        cap = learned_cap(allocated, spend * participated, age, half_life)
         previous = allocated[-1] if len(allocated) else np.zeros(n)
         return CurveFit(posterior, value, revenue_per_conversion, cap, previous)
-
-    def _search_bounds(
-        self,
-        timestep_budget: float,
-        min_budget: np.ndarray,
-        max_budget: np.ndarray,
-        cap: np.ndarray,
-        previous: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per-campaign [lower, upper] for the search: bounds, learned caps, floor, max_change.
-
-        The even share (floor, max_change's room for a small budget) is that of the budget
-        left by locks among the campaigns free to move; a locked, paused or removed campaign
-        (min = max) gets exactly its bound whatever max_change says.
-        """
-        fixed = min_budget >= max_budget
-        free = int(np.count_nonzero(~fixed))
-        even_share = max(timestep_budget - float(min_budget[fixed].sum()), 0.0) / max(free, 1)
-        upper = np.minimum(max_budget, cap * (1 + CAP_PROBE))
-        upper = np.minimum(upper, timestep_budget)
-        lower = np.maximum(min_budget, self.params["explore_floor"] * even_share)
-        max_change = self.params["max_change"]
-        if max_change is not None:
-            lower = np.maximum(lower, previous * (1 - max_change))
-            upper = np.minimum(
-                upper, np.maximum(previous * (1 + max_change), max_change * even_share)
-            )
-        lower = np.where(fixed, min_budget, np.minimum(lower, upper))
-        upper = np.where(fixed, min_budget, upper)
-        if lower.sum() > timestep_budget:
-            lower = lower * (timestep_budget / lower.sum())
-        return lower, np.maximum(upper, lower)
 
     def _threshold(
         self, value: np.ndarray, revenue_per_conversion: np.ndarray
@@ -395,77 +355,6 @@ def _reference_spend(state: State, timestep_budget: float, n: int) -> float:
     planned = state.planned_budget
     typical = planned if planned > 0 else timestep_budget
     return max(typical, 1e-12) / state.planned_campaigns
-
-
-def _learned_cap(
-    allocated: np.ndarray, spend: np.ndarray, age: np.ndarray, half_life: float
-) -> np.ndarray:
-    """The most each campaign spent in recent timesteps where it under-delivered, else inf."""
-    recent = (age <= CAP_MEMORY_HALF_LIVES * half_life)[:, None]
-    under = recent & (spend < CAP_DELIVERY_SHARE * allocated)
-    cap = np.where(under, spend, -np.inf).max(axis=0, initial=-np.inf)
-    return np.where(np.isfinite(cap), np.maximum(cap, 0.0), np.inf)
-
-
-def _budget_grid(lower: np.ndarray, upper: np.ndarray, timestep_budget: float) -> np.ndarray:
-    """Grid of budgets per campaign from its lower to its upper bound, shape (n, G).
-
-    Quadratically spaced: fine where small campaigns live, coarser (a few % of the budget)
-    near the whole timestep budget; the split interpolates within a step, so it is continuous.
-    """
-    top = np.minimum(upper, np.maximum(timestep_budget, lower))
-    fractions = np.linspace(0.0, 1.0, GRID_POINTS) ** 2
-    return lower[:, None] + (top - lower)[:, None] * fractions[None, :]
-
-
-def _greedy_split(
-    edges: np.ndarray, curve: np.ndarray, threshold: np.ndarray | None, free_budget: float
-) -> np.ndarray:
-    """Best split per curve set: buy budget in order of marginal return, shape (D, n).
-
-    ``curve`` (D, n, G) is each draw's objective at the grid ``edges`` (n, G). Exact for
-    concave curves (a fractional knapsack, with linear interpolation inside a grid step); for
-    S-curves the first steps are priced at the best chord from the lower bound (the concave
-    hull), since buying them is what unlocks the steep part. Steps whose return misses the
-    threshold are never bought.
-    """
-    draws, _, grid_points = curve.shape
-    size = np.diff(edges, axis=1)  # (n, G-1)
-    reach = edges[:, 1:] - edges[:, :1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(size > 0, np.diff(curve, axis=2) / size, -np.inf)
-        chord = np.where(reach > 0, (curve[:, :, 1:] - curve[:, :, :1]) / reach, -np.inf)
-    steepest = np.argmax(chord, axis=2)  # (D, n)
-    best_chord = np.take_along_axis(chord, steepest[:, :, None], axis=2)
-    rate = np.where(np.arange(grid_points - 1) < steepest[:, :, None], best_chord, rate)
-    if threshold is not None:
-        rate = np.where(rate >= threshold[None, :, None], rate, -np.inf)
-    flat_rate = rate.reshape(draws, -1)
-    flat_size = np.broadcast_to(size.ravel(), flat_rate.shape)
-    order = np.argsort(-flat_rate, axis=1, kind="stable")
-    sorted_size = np.take_along_axis(flat_size, order, axis=1)
-    sorted_rate = np.take_along_axis(flat_rate, order, axis=1)
-    spent_before = np.cumsum(sorted_size, axis=1) - sorted_size
-    bought = np.clip(free_budget - spent_before, 0.0, sorted_size)
-    bought = np.where(np.isfinite(sorted_rate), bought, 0.0)
-    amounts = np.zeros_like(flat_rate)
-    np.put_along_axis(amounts, order, bought, axis=1)
-    return edges[None, :, 0] + amounts.reshape(rate.shape).sum(axis=2)
-
-
-def _largest_budget_meeting(
-    posterior: CurvePosterior, value: np.ndarray, threshold: np.ndarray, upper: np.ndarray
-) -> np.ndarray:
-    """Largest budget whose expected marginal return still meets the threshold (bisection)."""
-    low = np.zeros_like(upper)
-    high = np.where(np.isfinite(upper), upper, posterior.reference_spend * 1e6)
-    meets_at_high = value * posterior.marginal(high) >= threshold
-    for _ in range(50):
-        middle = 0.5 * (low + high)
-        meets = value * posterior.marginal(middle) >= threshold
-        low = np.where(meets, middle, low)
-        high = np.where(meets, high, middle)
-    return np.where(meets_at_high, high, low)
 
 
 def _explain(
