@@ -394,11 +394,18 @@ def _advance_changes(
 
 
 def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
-    """Redo what a crash left half-done: an uncounted restatement, an unadvanced close."""
+    """Redo what a crash left half-done: an uncounted restatement, an unadvanced close, an
+    unfinished report import (services/csv_apply.py)."""
     repo = PlanRepository(db)
     store = ResultRepository(db)
     with_state = "state" in plan
     for _ in range(MAX_CATCH_UP):
+        if plan.get("pending_import"):
+            from oktapi.services.csv_apply import finish_pending  # it builds on this module
+
+            finish_pending(db, plan)  # a report import committed, not yet finished
+            plan = _reload(repo, plan["_id"], with_state)
+            continue
         restatement = store.get_restatement(plan["_id"], plan.get("restatements", 0))
         if restatement is not None:
             apply_restatement(db, plan, restatement)
