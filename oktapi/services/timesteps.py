@@ -417,6 +417,9 @@ def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
         record = repo.get_timestep(plan["_id"], version)
         if record is None:
             return plan
+        if record.get("import_id"):  # an import's: read after its commit, finished by its rules
+            plan = _reload(repo, plan["_id"], with_state)
+            continue
         if record.get("changes_applied", 0) != plan.get("changes", 0):
             # A change overtook this close; its writer takes it back, or died (module docstring).
             if record["reported_at"] > utc_now() - timedelta(seconds=VOID_AFTER_SECONDS):
