@@ -35,8 +35,8 @@ def _file() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _post(client: TestClient, plan_id: str, ids: list[str], headers: dict) -> None:
-    for timestep in range(POSTED):
+def _post(client: Any, plan_id: str, ids: list[str], headers: dict, count: int = POSTED) -> None:
+    for timestep in range(count):
         body = {
             "timestep": timestep,
             "results": [
@@ -140,3 +140,145 @@ def test_an_import_dying_at_any_step_leaves_nothing_or_everything(
     assert after == {**wanted, "staged": int(point == "advance")}
     assert after["pending"] is None
     assert after["plan"]["timestep"] == 9 and after["plan"]["missing"] == [ids[2]]
+
+
+# --- a real SIGKILL of the server mid-import ------------------------------------------------
+
+LONG_PLAN = 300  # timesteps; 0-39 posted, the file restates 1-39, closes 40-279, part of 280
+LONG_POSTED = 40
+LONG_FILE_LAST = 280
+# When to kill, as fractions of the time the same import took unharmed: the restatements and
+# closes are written in its last part, after the file was checked and the engine replayed.
+KILL_AT = (0.5, 0.8, 0.9, 1.0, 1.1, 1.3)
+
+
+def _long_file() -> bytes:
+    lines = ["timestep,campaign,spend,conversions,revenue"]
+    for timestep in range(1, LONG_FILE_LAST + 1):
+        for campaign in range(4 if timestep < LONG_FILE_LAST else 3):
+            spend = 0.5 + campaign / 10 + (timestep % 7) / 100
+            lines.append(f"{timestep},kill {campaign},{spend},{campaign + 1},{3 * campaign}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _api_seen(http: Any, plan_id: str, headers: dict) -> dict[str, Any]:
+    plan = http.get(f"/plans/{plan_id}", headers=headers).json()
+    history = http.get(f"/plans/{plan_id}/history", headers=headers).json()
+    return {
+        "plan": {k: plan[k] for k in ("timestep", "status", "budget_spent", "missing")},
+        "allocation": plan["allocation"],
+        "history": [
+            {k: entry.get(k) for k in ("timestep", "allocation", "results", "revision")}
+            for entry in history["entries"]
+        ],
+    }
+
+
+def _stored_plan(service: Any, plan_id: str) -> dict[str, Any]:
+    """The plan document as the killed server left it (the store is free once it is dead)."""
+    from oktapi.settings import Settings
+    from oktapi.storage import open_storage
+
+    settings = Settings(
+        _env_file=None,
+        mongo_url=None,
+        data_dir=service.data_dir,
+        secret_key=service._environment["OKTOPUS_SECRET_KEY"],
+    )
+    storage = open_storage(settings)
+    try:
+        return storage.db["plans"].find_one({"_id": plan_id}, {"state": 0})
+    finally:
+        storage.close()
+
+
+@pytest.fixture
+def service(tmp_path: Any) -> Any:
+    import secrets
+
+    from scripts.service_process import ServiceProcess
+
+    server = ServiceProcess(
+        tmp_path / "data",
+        admin_password=secrets.token_urlsafe(18),
+        secret_key=secrets.token_urlsafe(48),
+    )
+    server.initialize()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_sigkill_mid_import_leaves_nothing_or_everything_after_the_next_read(service: Any) -> None:
+    import contextlib
+    import threading
+    import time
+
+    import httpx
+
+    password = service._environment["OKTOPUS_ADMIN_PASSWORD"]
+    csv = {"content-type": "text/csv"}
+    with httpx.Client(base_url=service.base_url, timeout=120) as http:
+        token = http.post("/auth/token", data={"username": "admin", "password": password})
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        client_id = http.post("/clients", json={"name": "Kill"}, headers=headers).json()["id"]
+        ids = [
+            http.post(
+                f"/clients/{client_id}/campaigns",
+                json={"name": f"kill {i}", "min_budget": 1},
+                headers=headers,
+            ).json()["id"]
+            for i in range(4)
+        ]
+        plan_ids = []
+        for _ in range(1 + len(KILL_AT)):
+            body = {
+                "campaign_ids": ids,
+                "total_budget": 12_000.0,
+                "timesteps": LONG_PLAN,
+                "seed": 3,
+            }
+            plan_id = http.post(f"/clients/{client_id}/plans", json=body, headers=headers).json()
+            plan_ids.append(plan_id["id"])
+            _post(http, plan_id["id"], ids, headers, LONG_POSTED)
+        reference, targets = plan_ids[0], plan_ids[1:]
+        started = time.monotonic()
+        answer = http.post(
+            f"/plans/{reference}/results/csv", content=_long_file(), headers={**headers, **csv}
+        )
+        duration = time.monotonic() - started
+        assert answer.status_code == 200, answer.text
+        everything = _api_seen(http, reference, headers)
+        nothing = [_api_seen(http, plan_id, headers) for plan_id in targets]
+
+    outcomes = []
+    for index, (plan_id, fraction) in enumerate(zip(targets, KILL_AT, strict=True)):
+
+        def upload(plan_id: str = plan_id) -> None:
+            with (
+                httpx.Client(base_url=service.base_url, timeout=120) as http,
+                contextlib.suppress(httpx.TransportError),  # killed under it
+            ):
+                http.post(
+                    f"/plans/{plan_id}/results/csv",
+                    content=_long_file(),
+                    headers={**headers, **csv},
+                )
+
+        thread = threading.Thread(target=upload)
+        thread.start()
+        time.sleep(fraction * duration)
+        service.kill()
+        thread.join(timeout=60)
+        stored = _stored_plan(service, plan_id)
+        service.start()
+        with httpx.Client(base_url=service.base_url, timeout=120) as http:
+            seen = _api_seen(http, plan_id, headers)  # waits out the dead importer's lease
+        assert seen in (nothing[index], everything), f"half applied (killed at {fraction:.0%})"
+        if seen == nothing[index]:
+            outcomes.append("nothing")
+        elif stored.get("pending_import"):
+            outcomes.append("everything, finished by the next read")
+        else:
+            outcomes.append("everything")
+    print(f"import of {duration:.1f} s killed at {KILL_AT}: {outcomes}")
