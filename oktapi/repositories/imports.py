@@ -71,9 +71,21 @@ class ImportRepository:
     ) -> dict[str, Any] | None:
         """The header, if ``owner`` holds the lease now (it did already, or it had expired)."""
         return self._imports.find_one_and_update(
-            {"_id": import_id, "$or": [{"lease_owner": owner}, {"lease_until": {"$lt": now}}]},
+            {
+                "_id": import_id,
+                "$or": [
+                    {"lease_owner": {"$in": [owner, None]}},
+                    {"lease_until": {"$lt": now}},
+                ],
+            },
             {"$set": {"lease_owner": owner, "lease_until": now + timedelta(seconds=seconds)}},
             return_document=ReturnDocument.AFTER,
+        )
+
+    def expire_leases(self) -> None:
+        """End every lease (at start-up of a store only this process uses)."""
+        self._imports.update_many(
+            {"kind": "header", "lease_owner": {"$ne": None}}, {"$set": {"lease_owner": None}}
         )
 
     # --- the plan's mark -----------------------------------------------------------------------

@@ -144,12 +144,12 @@ def test_an_import_dying_at_any_step_leaves_nothing_or_everything(
 
 # --- a real SIGKILL of the server mid-import ------------------------------------------------
 
-LONG_PLAN = 300  # timesteps; 0-39 posted, the file restates 1-39, closes 40-279, part of 280
-LONG_POSTED = 40
+LONG_PLAN = 300  # timesteps; 0-29 posted, the file restates 1-29, closes 30-279, part of 280
+LONG_POSTED = 30
 LONG_FILE_LAST = 280
 # When to kill, as fractions of the time the same import took unharmed: the restatements and
 # closes are written in its last part, after the file was checked and the engine replayed.
-KILL_AT = (0.5, 0.8, 0.9, 1.0, 1.1, 1.3)
+KILL_AT = (0.6, 0.85, 1.0, 1.2)
 
 
 def _long_file() -> bytes:
