@@ -91,12 +91,22 @@ class ImportRepository:
     # --- the plan's mark -----------------------------------------------------------------------
 
     def commit(
-        self, plan_id: str, version: int, import_id: str, parts: dict[str, dict[str, Any]]
+        self,
+        plan: dict[str, Any],
+        import_id: str,
+        parts: dict[str, dict[str, Any]],
     ) -> dict[str, Any] | None:
         """Mark the plan as applying ``import_id`` (with ``parts`` of the open timestep), if it
-        is still at ``version`` with no other import pending; the plan's parts after, or None."""
+        is still at the version it was read at (and its ``changes`` counter, once plans have
+        one) with no other import pending; the plan's parts after, or None."""
+        changes = plan.get("changes") or {"$in": [0, None]}
         return self._plans.find_one_and_update(
-            {"_id": plan_id, "version": version, "pending_import": None},
+            {
+                "_id": plan["_id"],
+                "version": plan["version"],
+                "changes": changes,
+                "pending_import": None,
+            },
             {
                 "$set": {
                     "pending_import": import_id,

@@ -170,7 +170,7 @@ def apply(db: Database, batch: Batch) -> bool:
     header, documents = _staging(batch)
     repo.stage(header, documents)
     part = {} if batch.closes else batch.part
-    if repo.commit(plan["_id"], plan["version"], batch.import_id, part) is None:
+    if repo.commit(plan, batch.import_id, part) is None:
         repo.discard(batch.import_id)
         return False
     return _finish(db, plan, header, batch, batch.owner)
