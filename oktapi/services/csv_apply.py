@@ -144,6 +144,7 @@ def replay_closes(
                 "results": results,
                 "next_allocation": next_allocation,
                 "restatements_applied": learnt_up_to,
+                "changes_applied": plan.get("changes", 0),
                 "revision": 0,
                 **stamp,
             }
