@@ -75,7 +75,7 @@ MAX_RESTATE_ATTEMPTS = 64
 STALE_AFTER = timedelta(hours=1)
 CHUNK = 100  # timesteps per staged document
 
-Check = Callable[[int, dict[str, Any]], bool]
+ResultsFor = Callable[[int, dict[str, Any]], list[dict[str, Any]] | None]
 
 
 @dataclass
@@ -106,32 +106,28 @@ class Batch:
 def replay_closes(
     plan: dict[str, Any],
     state: State,
-    closes: list[list[dict[str, Any]]],
+    results_for: ResultsFor,
     stamp: dict[str, Any],
     learnt_up_to: int,
-    check: Check | None = None,
     renew: Callable[[], None] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Close records of ``closes`` from ``state`` (the plan's, restatements learnt up to
-    ``learnt_up_to``), one engine step each, and the plan fields after the last.
+    """Close records from ``state`` (the plan's, restatements learnt up to ``learnt_up_to``),
+    one engine step each, and the plan fields after the last.
 
-    ``check(index, allocation given)`` runs before each step; False stops the replay there.
+    ``results_for(index, allocation given)`` is the figures that close timestep ``version +
+    index`` (the campaigns of that allocation, in its order), or None to stop there.
     """
     ai = AI(state)
     allocation = plan["allocation"]
     records: list[dict[str, Any]] = []
-    for index, results in enumerate(closes):
-        if check is not None and not check(index, allocation):
+    while allocation is not None:
+        index = len(records)
+        results = results_for(index, allocation)
+        if results is None:
             break
         if renew is not None and index and index % RENEW_EVERY == 0:
             renew()
-        ai.update(
-            Results(
-                spend=np.array([r["spend"] for r in results], dtype=np.float64),
-                conversions=np.array([r["conversions"] for r in results], dtype=np.float64),
-                revenue=np.array([r["revenue"] for r in results], dtype=np.float64),
-            )
-        )
+        ai.update(_engine_results(plan["campaign_ids"], results))
         next_allocation = (
             None if state.finished else allocation_document(plan, state, ai.allocate())
         )
@@ -159,6 +155,20 @@ def replay_closes(
         "updated_at": stamp["reported_at"],
     }
     return records, changes
+
+
+def _engine_results(campaign_ids: list[str], rows: list[dict[str, Any]]) -> Results:
+    """Figures as the engine takes them: a column per campaign of the plan, zeros for one that
+    reported nothing (a timestep closes on the campaigns its allocation gave budgets to)."""
+    position = {campaign_id: index for index, campaign_id in enumerate(campaign_ids)}
+    figures = np.zeros((3, len(campaign_ids)), dtype=np.float64)
+    for row in rows:
+        figures[:, position[row["campaign_id"]]] = (
+            row["spend"],
+            row["conversions"],
+            row["revenue"],
+        )
+    return Results(spend=figures[0], conversions=figures[1], revenue=figures[2])
 
 
 def apply(db: Database, batch: Batch) -> bool:
@@ -307,7 +317,11 @@ def _recompute(
     learnt_up_to = header["restatements_applied"]
     state = learned_state(plan, ResultRepository(db), learnt_up_to)
     stamp = {**header["stamp"], "import_id": header["_id"]}
-    return replay_closes(plan, state, closes, stamp, learnt_up_to, renew=renew)
+
+    def staged_results(index: int, _: dict[str, Any]) -> list[dict[str, Any]] | None:
+        return closes[index] if index < len(closes) else None
+
+    return replay_closes(plan, state, staged_results, stamp, learnt_up_to, renew=renew)
 
 
 def _record_first(

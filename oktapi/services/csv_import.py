@@ -161,38 +161,52 @@ def _batch(
     )
     row_stamp = {key: stamp[key] for key in ("reported_at", "reported_by", "source")}
     entries_of = {t: _result_entries(report, t, campaign_ids) for t in to_report}
-    for timestep in to_report:
-        figures = {e["campaign_id"]: {**e, **row_stamp} for e in entries_of[timestep]}
-        if timestep == version:
-            figures = {**(plan.get("parts") or {}), **figures}
-        if any(campaign_id not in figures for campaign_id in campaign_ids):
-            batch.part = {e["campaign_id"]: {**e, **row_stamp} for e in entries_of[timestep]}
-            break  # the file's last timestep (parse_report refuses a gap before it)
-        batch.closes.append([figures[campaign_id] for campaign_id in campaign_ids])
-
     problems: list[tuple[str, tuple[str | int, ...]]] = []
 
-    def check(index: int, allocation: dict) -> bool:
-        """Each timestep's spend against its budgets; later budgets depend on these numbers."""
+    def results_for(index: int, allocation: dict) -> list[dict] | None:
+        """The figures closing ``version + index``, checked against the budgets it was given
+        (later budgets depend on them); None at the file's end or at a part (kept aside)."""
         timestep = version + index
+        if timestep not in entries_of:
+            return None
         entries = entries_of[timestep]
         for position, message in overspend_problems(budgets_of(allocation), entries, timestep):
             rows = report.source_rows[(timestep, entries[position]["campaign_id"])]
             problems.append(
                 (f"row(s) {ranges(rows)}: {message}", ("body", "rows", rows[0], "spend"))
             )
-        return not problems
+        figures = {e["campaign_id"]: {**e, **row_stamp} for e in entries}
+        if timestep == version:
+            figures = {**(plan.get("parts") or {}), **figures}
+        given = [
+            item["campaign_id"] for item in allocation["allocations"] if not item.get("paused")
+        ]
+        absent = [campaign_id for campaign_id in given if campaign_id not in figures]
+        if absent and timestep < to_report[-1]:
+            rows = sorted(
+                r for e in entries for r in report.source_rows[(timestep, e["campaign_id"])]
+            )
+            problems.append(
+                (
+                    f"timestep {timestep} (rows {ranges(rows)}) has no row for campaign(s) "
+                    f"{', '.join(absent)}; a timestep the file goes past must name every "
+                    "campaign it gave a budget to",
+                    ("body", "timestep", timestep),
+                )
+            )
+        if problems or absent:  # a part of the file's last timestep waits for the others
+            batch.part = {e["campaign_id"]: {**e, **row_stamp} for e in entries}
+            return None
+        return [figures[campaign_id] for campaign_id in given]
 
     learnt_up_to = plan.get("restatements", 0)
-    if batch.closes:
+    if to_report and plan["allocation"] is not None:
         state = learned_state(plan, ResultRepository(db), learnt_up_to)
         stamp_with_id = {**stamp, "import_id": batch.import_id}
         batch.records, batch.changes = csv_apply.replay_closes(
-            plan, state, batch.closes, stamp_with_id, learnt_up_to, check
+            plan, state, results_for, stamp_with_id, learnt_up_to
         )
-    if batch.part and not problems:
-        given = batch.records[-1]["next_allocation"] if batch.records else plan["allocation"]
-        check(len(batch.closes), given)
+        batch.closes = [record["results"] for record in batch.records]
     if problems:
         raise CsvRejected(problems)
     return batch, [(t, changed) for t, _, changed in restatements]
