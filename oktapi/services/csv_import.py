@@ -146,6 +146,11 @@ def _batch(
             f"open timestep {version} without gaps",
             ("body", "timestep"),
         )
+    if to_report and plan["status"] == "stopped":
+        raise Conflict(
+            f"the plan was stopped at timestep {version}: it takes no more results; rows of "
+            f"timestep {version} on cannot be applied (closed timesteps can still be restated)"
+        )
     restatements = _planned_restatements(db, plan, report, closed)
     stamp = {
         "reported_at": utc_now(),
