@@ -9,10 +9,11 @@ batch with one commit point, on the same documents as the timestep loop:
    engine once over the timesteps it closes, learning restatements up to the plan's count ``L``
    as a close at ``v`` would (``replay_closes``). It stores the batch's inputs in
    ``plan_imports`` (repositories/imports.py; read by nobody yet) and holds their lease.
-2. Commit: one conditional update of the plan, ``version = v`` and no import pending, sets
-   ``pending_import`` (and, when the file closes nothing, adds its part of ``v``). An import that
-   loses (the plan moved on) discards its staging and starts again from a fresh read, where its
-   rows of timesteps closed meanwhile restate them, as if it had come second.
+2. Commit: one conditional update of the plan, still at ``v`` (and at its ``changes`` counter)
+   with no import pending, sets ``pending_import`` (and, when the file closes nothing, adds its
+   part of ``v``). An import that loses (the plan moved on) discards its staging and starts
+   again from a fresh read, where its rows of timesteps closed meanwhile restate them, as if it
+   had come second.
 3. Finish, by whoever holds the lease: the importer, or after a crash the next reader once the
    lease has run out (every read goes through ``timesteps.catch_up``, which calls
    ``finish_pending``; readers wait while the holder is alive):
@@ -213,7 +214,7 @@ def finish_pending(db: Database, plan: dict[str, Any]) -> None:
 
 def _staging(batch: Batch) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The header and the chunks of a batch (a chunk is a few timesteps' figures: each document
-    stays far below MongoDB's 16 MB whatever the file, and a 1,000-timestep file is 20 writes)."""
+    stays far below MongoDB's 16 MB whatever the file; a 1,000-timestep file is ten of them)."""
     plan = batch.plan
     common = {"import_id": batch.import_id, "plan_id": plan["_id"], "client_id": plan["client_id"]}
     documents = [
