@@ -148,3 +148,62 @@ def test_an_import_racing_posts_and_restatements_is_applied_whole(
         assert after["timestep"] == 12 and after["missing"] == [ids[2]]
     assert db["plans"].find_one({"_id": plan["id"]}).get("pending_import") is None
     assert db["plan_imports"].count_documents({"plan_id": plan["id"]}) == 0
+
+
+def test_a_post_that_read_the_plan_before_the_commit_voids_the_batch_which_is_rebuilt(
+    client: TestClient, db: Any, admin_headers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The narrowest race, forced: right after the import's commit, a post that had read the plan
+    before it records timestep 5 with other numbers. The batch finds timestep 5 taken, writes
+    nothing, and is rebuilt on the plan as it is then: the file restates 5 and closes the rest."""
+    from oktapi.repositories.imports import ImportRepository
+    from oktapi.scope import Principal
+    from oktapi.services import timesteps
+
+    client_id, ids = client_with_campaigns(db, 3)
+    plan = create_plan(client, admin_headers, client_id, ids, total_budget=30_000, timesteps=30)
+    url = f"/plans/{plan['id']}"
+    for timestep in range(CLOSED_BEFORE):
+        body = {"timestep": timestep, "results": _entries(ids, timestep, range(3), other=True)}
+        assert client.post(f"{url}/results", json=body, headers=admin_headers).status_code == 200
+    admin = db["users"].find_one({"username": "root-admin"})
+    principal = Principal(
+        user_id=admin["_id"], username="root-admin", role="admin", client_ids=frozenset()
+    )
+    read_before = timesteps.load_plan(db, principal, plan["id"])
+    commit = ImportRepository.commit
+    commits = []
+
+    def commit_then_lose_timestep_5(self: Any, *args: Any, **kwargs: Any) -> Any:
+        committed = commit(self, *args, **kwargs)
+        if not commits:
+            timesteps.report_timestep(
+                db=db,
+                principal=principal,
+                plan=read_before,
+                timestep=5,
+                part=_entries(ids, 5, range(3), other=True),  # not the file's numbers
+            )
+        commits.append(committed is not None)
+        return committed
+
+    monkeypatch.setattr(ImportRepository, "commit", commit_then_lose_timestep_5)
+    answer = client.post(
+        f"{url}/results/csv",
+        content=_file([f"Campaign {i}" for i in range(3)]).encode(),
+        headers={**admin_headers, "content-type": "text/csv"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert commits == [True, True]  # the first batch committed, turned void; the second applied
+    assert answer.json()["restated"] == [2, 3, 4, 5]
+    assert answer.json()["closed"] == list(range(6, LAST_CLOSED + 1))
+    entries = _history(client, plan["id"], admin_headers)
+    assert entries[5]["revision"] == 1
+    for timestep in range(2, LAST_CLOSED + 1):
+        wanted = _numbers(_entries(ids, timestep, range(3), other=False))
+        assert _numbers(entries[timestep]["results"]) == wanted, timestep
+    after = client.get(url, headers=admin_headers).json()
+    spent = sum(row["spend"] for entry in entries.values() for row in entry["results"])
+    assert after["budget_spent"] == pytest.approx(spent)
+    assert db["plans"].find_one({"_id": plan["id"]}).get("pending_import") is None
+    assert db["plan_imports"].count_documents({"plan_id": plan["id"]}) == 0
