@@ -53,6 +53,23 @@ def _result_entries(report: ParsedReport, timestep: int, campaign_ids: list[str]
     ]
 
 
+def _without_budget(
+    report: ParsedReport, timestep: int, campaign_ids: list[str]
+) -> list[tuple[str, tuple[str | int, ...]]]:
+    """Rows of campaigns that had no budget in ``timestep`` (not yet added, or removed)."""
+    problems: list[tuple[str, tuple[str | int, ...]]] = []
+    for campaign_id in sorted(set(report.totals[timestep]) - set(campaign_ids)):
+        rows = _rows_of(report, timestep, campaign_id)
+        problems.append(
+            (
+                f"row(s) {ranges(rows)}: campaign {campaign_id!r} had no budget in timestep "
+                f"{timestep} (added to the plan later, or removed from it)",
+                ("body", "rows", rows[0], "campaign"),
+            )
+        )
+    return problems
+
+
 def _rows_of(report: ParsedReport, timestep: int, campaign_id: str) -> list[int]:
     return report.source_rows[(timestep, campaign_id)]
 
@@ -100,14 +117,19 @@ def import_results(
     closed = [record["timestep"] for record in batch.records]
     waiting = [version + len(closed)] if batch.part else []
     final = load_plan(db, principal, plan_id, with_state=False)
-    if batch.part and not batch.closes and not missing_campaigns(final):
+    if (
+        batch.part
+        and not batch.closes
+        and final["version"] == version
+        and not missing_campaigns(final)
+    ):
         # The file's part and others' completed the open timestep: close it as a post would.
         report_timestep(
             db=db,
             principal=principal,
             plan=load_plan(db, principal, plan_id),
             timestep=version,
-            part=_result_entries(report, version, plan["campaign_ids"]),
+            part=_result_entries(report, version, list(batch.part)),
             source="csv",
         )
         closed, waiting = [version], []
@@ -135,7 +157,7 @@ def _batch(
 
     Also (timestep, whether it changes figures) for each closed timestep the file restates.
     """
-    version, campaign_ids = plan["version"], plan["campaign_ids"]
+    version = plan["version"]
     reported = sorted(report.totals)
     closed = [t for t in reported if t < version]
     to_report = [t for t in reported if t >= version]
@@ -165,16 +187,18 @@ def _batch(
         import_id=new_id(),
     )
     row_stamp = {key: stamp[key] for key in ("reported_at", "reported_by", "source")}
-    entries_of = {t: _result_entries(report, t, campaign_ids) for t in to_report}
+    reporting = set(to_report)
     problems: list[tuple[str, tuple[str | int, ...]]] = []
 
     def results_for(index: int, allocation: dict) -> list[dict] | None:
         """The figures closing ``version + index``, checked against the budgets it was given
         (later budgets depend on them); None at the file's end or at a part (kept aside)."""
         timestep = version + index
-        if timestep not in entries_of:
+        if timestep not in reporting:
             return None
-        entries = entries_of[timestep]
+        campaigns = [item["campaign_id"] for item in allocation["allocations"]]
+        problems.extend(_without_budget(report, timestep, campaigns))
+        entries = _result_entries(report, timestep, campaigns)
         for position, message in overspend_problems(budgets_of(allocation), entries, timestep):
             rows = report.source_rows[(timestep, entries[position]["campaign_id"])]
             problems.append(
@@ -229,7 +253,9 @@ def _planned_restatements(
     problems: list[tuple[str, tuple[str | int, ...]]] = []
     for timestep in closed:
         record = records[timestep]
-        entries = _result_entries(report, timestep, plan["campaign_ids"])
+        reported = [row["campaign_id"] for row in record["results"]]
+        problems += _without_budget(report, timestep, reported)
+        entries = _result_entries(report, timestep, reported)
         for index, message in overspend_problems(
             budgets_of(record["allocation"]), entries, timestep
         ):
