@@ -159,6 +159,9 @@ class ImportRepository:
             ]
             if others:
                 raise
-        if not ClientRepository(self._db).is_live(records[0]["client_id"]):
+        client_live = ClientRepository(self._db).is_live(records[0]["client_id"])
+        if not client_live or not self._plans.find_one(
+            {"_id": records[0]["plan_id"]}, projection={"_id": True}
+        ):  # the client or plan went meanwhile
             self._timesteps.delete_many({"_id": {"$in": [doc["_id"] for doc in documents]}})
             raise NotFound("Plan")

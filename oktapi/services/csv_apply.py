@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from pymongo.database import Database
 
-from oktapi.engine import AI, Results, State
+from oktapi.engine import AI, State
 from oktapi.errors import Conflict
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.base import new_id, utc_now
@@ -60,7 +60,7 @@ from oktapi.services.plan_answers import allocation_document
 from oktapi.services.plan_audit import closed_timestep_events
 from oktapi.services.restatements import restatement_record
 from oktapi.services.state_codec import stored_state
-from oktapi.services.timesteps import learned_state
+from oktapi.services.timesteps import engine_results, learned_state
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def replay_closes(
             break
         if renew is not None and index and index % RENEW_EVERY == 0:
             renew()
-        ai.update(_engine_results(plan["campaign_ids"], results))
+        ai.update(engine_results(plan["campaign_ids"], results))
         next_allocation = (
             None if state.finished else allocation_document(plan, state, ai.allocate())
         )
@@ -156,20 +156,6 @@ def replay_closes(
         "updated_at": stamp["reported_at"],
     }
     return records, changes
-
-
-def _engine_results(campaign_ids: list[str], rows: list[dict[str, Any]]) -> Results:
-    """Figures as the engine takes them: a column per campaign of the plan, zeros for one that
-    reported nothing (a timestep closes on the campaigns its allocation gave budgets to)."""
-    position = {campaign_id: index for index, campaign_id in enumerate(campaign_ids)}
-    figures = np.zeros((3, len(campaign_ids)), dtype=np.float64)
-    for row in rows:
-        figures[:, position[row["campaign_id"]]] = (
-            row["spend"],
-            row["conversions"],
-            row["revenue"],
-        )
-    return Results(spend=figures[0], conversions=figures[1], revenue=figures[2])
 
 
 def apply(db: Database, batch: Batch) -> bool:

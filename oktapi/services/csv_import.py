@@ -23,6 +23,7 @@ from oktapi.scope import Principal
 from oktapi.services import csv_apply
 from oktapi.services.csv_report import CsvRejected, ParsedReport, parse_report, ranges
 from oktapi.services.figures import current_figures, restatement_changes
+from oktapi.services.plan_answers import expected_campaigns
 from oktapi.services.timesteps import (
     budgets_of,
     learned_state,
@@ -207,9 +208,7 @@ def _batch(
         figures = {e["campaign_id"]: {**e, **row_stamp} for e in entries}
         if timestep == version:
             figures = {**(plan.get("parts") or {}), **figures}
-        given = [
-            item["campaign_id"] for item in allocation["allocations"] if not item.get("paused")
-        ]
+        given = expected_campaigns(allocation)
         absent = [campaign_id for campaign_id in given if campaign_id not in figures]
         if absent and timestep < to_report[-1]:
             rows = sorted(
