@@ -103,6 +103,7 @@ def import_results(
                 start=date.fromisoformat(plan["start"]) if plan.get("start") else None,
                 timestep_days=plan["timestep_days"],
                 open_timestep=plan["version"],
+                check_complete=False,  # each timestep's own campaigns are checked in _batch
             )
             parsed_at = plan["version"]
         batch, planned = _batch(db, principal, plan, report)
@@ -209,6 +210,9 @@ def _batch(
         if timestep == version:
             figures = {**(plan.get("parts") or {}), **figures}
         given = expected_campaigns(allocation)
+        names = {
+            item["campaign_id"]: item.get("campaign_name") for item in allocation["allocations"]
+        }
         absent = [campaign_id for campaign_id in given if campaign_id not in figures]
         if absent and timestep < to_report[-1]:
             rows = sorted(
@@ -217,8 +221,8 @@ def _batch(
             problems.append(
                 (
                     f"timestep {timestep} (rows {ranges(rows)}) has no row for campaign(s) "
-                    f"{', '.join(absent)}; a timestep the file goes past must name every "
-                    "campaign it gave a budget to",
+                    f"{', '.join(names.get(cid) or cid for cid in absent)}; a timestep the file "
+                    "goes past must name every campaign it gave a budget to",
                     ("body", "timestep", timestep),
                 )
             )
