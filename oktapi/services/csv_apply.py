@@ -44,7 +44,7 @@ import numpy as np
 from pymongo.database import Database
 
 from oktapi.engine import AI, State
-from oktapi.errors import Conflict
+from oktapi.errors import Conflict, NotFound
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.base import new_id, utc_now
 from oktapi.repositories.imports import ImportRepository, staged_id
@@ -174,9 +174,19 @@ def apply(db: Database, batch: Batch) -> bool:
     return _finish(db, plan, header, batch, batch.owner)
 
 
-def finish_pending(db: Database, plan: dict[str, Any]) -> None:
-    """Finish the import the plan is marked with, or wait for the request finishing it."""
-    import_id = plan["pending_import"]
+def finish_pending(
+    db: Database, plan: dict[str, Any], import_id: str, *, with_state: bool
+) -> dict[str, Any]:
+    """Finish the import ``import_id`` the plan is (or was) marked with, or wait for the request
+    finishing it; the plan read again after it (``with_state`` or without)."""
+    _finish_pending(db, plan, import_id)
+    fresh = PlanRepository(db).get_unscoped(plan["_id"], with_state=with_state)
+    if fresh is None:
+        raise NotFound("Plan")
+    return fresh
+
+
+def _finish_pending(db: Database, plan: dict[str, Any], import_id: str) -> None:
     repo = ImportRepository(db)
     plans = PlanRepository(db)
     owner = new_id()

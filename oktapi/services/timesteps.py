@@ -394,32 +394,26 @@ def _advance_changes(
 
 
 def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
-    """Redo what a crash left half-done: an uncounted restatement, an unadvanced close, an
-    unfinished report import (services/csv_apply.py)."""
+    """Redo what a crash left half-done: a restatement, a close, a report import (csv_apply)."""
     repo = PlanRepository(db)
     store = ResultRepository(db)
     with_state = "state" in plan
     for _ in range(MAX_CATCH_UP):
-        if plan.get("pending_import"):
-            from oktapi.services.csv_apply import finish_pending  # it builds on this module
-
-            finish_pending(db, plan)  # a report import committed, not yet finished
-            plan = _reload(repo, plan["_id"], with_state)
-            continue
         restatement = store.get_restatement(plan["_id"], plan.get("restatements", 0))
         if restatement is not None:
             apply_restatement(db, plan, restatement)
             plan = _reload(repo, plan["_id"], with_state)
             continue
         version = plan["version"]
-        if version >= plan["timesteps"]:
-            return plan
         record = repo.get_timestep(plan["_id"], version)
-        if record is None:
-            return plan
-        if record.get("import_id"):  # an import's: read after its commit, finished by its rules
-            plan = _reload(repo, plan["_id"], with_state)
+        pending = plan.get("pending_import") or (record or {}).get("import_id")
+        if pending:  # a report import committed, not yet finished (its record may be read first)
+            from oktapi.services.csv_apply import finish_pending  # it builds on this module
+
+            plan = finish_pending(db, plan, pending, with_state=with_state)
             continue
+        if version >= plan["timesteps"] or record is None:
+            return plan
         if record.get("changes_applied", 0) != plan.get("changes", 0):
             # A change overtook this close; its writer takes it back, or died (module docstring).
             if record["reported_at"] > utc_now() - timedelta(seconds=VOID_AFTER_SECONDS):
