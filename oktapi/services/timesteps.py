@@ -406,9 +406,8 @@ def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
             continue
         version = plan["version"]
         record = repo.get_timestep(plan["_id"], version)
-        pending = plan.get("pending_import") or (record or {}).get("import_id")
-        if pending:  # a report import committed, not yet finished (its record may be read first)
-            from oktapi.services.csv_apply import finish_pending  # it builds on this module
+        if pending := plan.get("pending_import") or (record or {}).get("import_id"):
+            from oktapi.services.csv_apply import finish_pending  # by its mark or its record
 
             plan = finish_pending(db, plan, pending, with_state=with_state)
             continue
