@@ -1,8 +1,9 @@
 """What a long platform report costs to import: a Google Ads download of 1,000 days x 20 campaigns.
 
 One plan on the embedded store, driven through the in-process API (as scripts/cost.py). The file
-closes every timestep of the plan, so the import checks it in full (one engine replay), then
-applies it (one engine step per timestep it closes): the issue's bar is "in seconds".
+closes every timestep of the plan: the import checks it in full while replaying the engine once
+per timestep it closes (one ``AI.allocate``), then applies it as one batch (services/csv_apply.py).
+Prints the wall time, the engine's share of it and the engine steps per closed timestep.
 
     .venv/bin/python scripts/import_cost.py [--days 1000] [--campaigns 20]
 """
@@ -13,12 +14,15 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cost import admin_client
+
+from oktapi.engine import AI
 
 START = date(2027, 1, 1)
 
@@ -40,6 +44,29 @@ def google_ads_report(days: int, campaigns: int, rng: np.random.Generator) -> by
                 f"{when},Campaign {index},EUR,{spend:.2f},{conversions:.2f},{40 * conversions:.2f}\n"
             )
     return "".join(lines).encode()
+
+
+class EngineMeter:
+    """Counts and times ``AI.allocate`` and ``AI.update`` wherever the service calls them."""
+
+    def __init__(self) -> None:
+        self.calls = {"allocate": 0, "update": 0}
+        self.seconds = 0.0
+
+    def install(self) -> None:
+        for name in self.calls:
+            setattr(AI, name, self._metered(name, getattr(AI, name)))
+
+    def _metered(self, name: str, method: Any) -> Any:
+        def metered(ai: AI, *args: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return method(ai, *args)
+            finally:
+                self.seconds += time.perf_counter() - began
+                self.calls[name] += 1
+
+        return metered
 
 
 def main() -> int:
@@ -71,6 +98,8 @@ def main() -> int:
             },
             headers=headers,
         ).json()
+        meter = EngineMeter()
+        meter.install()
         began = time.perf_counter()
         answer = client.post(
             f"/plans/{plan['id']}/results/csv",
@@ -82,11 +111,14 @@ def main() -> int:
         print(answer.status_code, answer.text[:500])
         return 1
     body = answer.json()
+    closed = len(body["closed"])
     print(
         f"{arguments.days} days x {arguments.campaigns} campaigns ({len(content) / 1e6:.1f} MB, "
-        f"Google Ads format): {len(body['closed'])} timesteps closed in {seconds:.1f} s "
+        f"Google Ads format): {closed} timesteps closed in {seconds:.1f} s "
         f"({1000 * seconds / arguments.days:.1f} ms per timestep; load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs); engine {meter.seconds:.1f} s of it, "
+        f"{meter.calls['allocate'] / closed:.2f} allocate and {meter.calls['update'] / closed:.2f} "
+        "update per timestep closed"
     )
     return 0
 

@@ -16,11 +16,12 @@ from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from oktapi.scope import Page, Principal
 
 COLLECTION = "audit"
+DUPLICATE_KEY = 11000
 NEWEST_FIRST = [("at", DESCENDING), ("_id", DESCENDING)]
 # Writers' clocks may run a little ahead of the reader's.
 CLOCK_SKEW = timedelta(days=1)
@@ -53,6 +54,42 @@ class AuditRepository:
         event_id: str | None = None,
     ) -> None:
         """Record one action; with ``event_id`` an event is recorded at most once (retries, repair)."""
+        document = self._document(
+            actor=actor,
+            action=action,
+            client_id=client_id,
+            plan_id=plan_id,
+            target_id=target_id,
+            changes=changes,
+            event_id=event_id,
+        )
+        try:
+            self._entries.insert_one(document)
+        except DuplicateKeyError:
+            if event_id is None:
+                raise
+
+    def append_many(self, events: list[dict[str, Any]]) -> None:
+        """Record events that each have an ``event_id`` (``append``'s keywords), each at most once."""
+        if not events:
+            return
+        try:
+            self._entries.insert_many([self._document(**event) for event in events], ordered=False)
+        except BulkWriteError as error:
+            if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
+                raise
+
+    @staticmethod
+    def _document(
+        *,
+        actor: Principal | None,
+        action: str,
+        client_id: str | None = None,
+        plan_id: str | None = None,
+        target_id: str | None = None,
+        changes: dict[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> dict[str, Any]:
         stamp = _write_stamp()
         at = datetime.fromtimestamp(stamp / 1e9, UTC)
         document = {
@@ -68,11 +105,7 @@ class AuditRepository:
             "target_id": target_id,
             "changes": changes or {},
         }
-        try:
-            self._entries.insert_one(document)
-        except DuplicateKeyError:
-            if event_id is None:
-                raise
+        return document
 
     def _page(self, query: dict[str, Any], page: Page) -> list[dict[str, Any]]:
         return list(

@@ -27,6 +27,7 @@ DEPENDENT_COLLECTIONS = (
     "plan_timesteps",
     "plan_results",
     "plan_restatements",
+    "plan_imports",
     "idempotency_keys",
 )
 

@@ -48,6 +48,12 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
         ([("campaign_id", ASCENDING), ("date", ASCENDING)], {}),
     ],
     "plan_restatements": [([("client_id", ASCENDING)], {})],
+    # a batch import's staging: discarded by import id, swept per plan, deleted with its client
+    "plan_imports": [
+        ([("import_id", ASCENDING)], {}),
+        ([("plan_id", ASCENDING)], {}),
+        ([("client_id", ASCENDING)], {}),
+    ],
     "audit": [
         (_NEWEST, {}),
         ([("day", ASCENDING)], {}),

@@ -166,7 +166,12 @@ class PlanRepository:
         With ``no_parts`` it only applies while no result of the open timestep has arrived (the
         change recomputed that timestep's allocation). False if the plan moved meanwhile.
         """
-        query: dict[str, Any] = {"_id": plan_id, "version": version, "changes": _count(changes)}
+        query: dict[str, Any] = {
+            "_id": plan_id,
+            "version": version,
+            "changes": _count(changes),
+            "pending_import": None,  # not while a report import is applied (csv_apply.py)
+        }
         if no_parts:
             query["parts"] = {"$in": [{}, None]}
         result = self._plans.update_one(query, {"$set": {**fields, "changes": changes + 1}})
@@ -202,6 +207,7 @@ class PlanRepository:
         self._timesteps.delete_many({"plan_id": plan_id})
         ResultRepository(self._db).delete_for_plans([plan_id])
         self._db[IDEMPOTENCY_KEYS].delete_many({"plan_id": plan_id})
+        self._db["plan_imports"].delete_many({"plan_id": plan_id})
         return plan
 
     def count_restatement(self, plan_id: str, seq: int, spend_delta: float, at: Any) -> bool:

@@ -97,6 +97,13 @@ class ResultRepository:
         )
         return result.matched_count == 1
 
+    def confirm_figure_sets(self, document_ids: list[str], revision: int, observed_at: int) -> None:
+        """Figure sets seen again unchanged at ``observed_at``, those still at ``revision``."""
+        self._figures.update_many(
+            {"_id": {"$in": document_ids}, "revision": revision},
+            {"$set": {"observed_at": observed_at}},
+        )
+
     def figure_sets_of_campaigns(
         self, plan_id: str, timesteps: Iterable[int], campaign_ids: list[str]
     ) -> list[dict[str, Any]]:

@@ -1,42 +1,40 @@
 """CSV import of platform reports (Google Ads, Meta Ads Manager exports): all rows or none.
 
-The file is parsed and checked in full, then replayed on a copy of the engine state (so the
-overspend check of a later timestep uses the allocation that timestep will really get), and only
-then applied: rows of closed timesteps through the same restatement path as ``PUT
-.../results/{timestep}``, rows of the open timestep (and the ones after it) through the same
-exactly-once path as ``POST .../results``, in part if the file names only some campaigns.
+The file is parsed and checked in full against the plan as read, and the engine replayed once
+over the timesteps it closes (so each timestep's spend is checked against the allocation it
+really gets); the result is one batch -- closes, restatements of closed timesteps, the part of
+the open timestep -- applied whole or not at all by ``csv_apply``, whatever else posts at the
+same time. A batch that loses to a concurrent request is rebuilt on the plan as it is then.
 """
 
 from datetime import date
 
 from pymongo.database import Database
 
-from oktapi.engine import AI
 from oktapi.errors import Conflict, Invalid, must_exist
-from oktapi.models.plans import CsvImportPublic, ResultsWaiting
+from oktapi.models.plans import CsvImportPublic
 from oktapi.reports import DateOrder
+from oktapi.repositories.base import new_id, utc_now
 from oktapi.repositories.campaigns import CampaignRepository
 from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.plans import PlanRepository
 from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Principal
+from oktapi.services import csv_apply
 from oktapi.services.csv_report import CsvRejected, ParsedReport, parse_report, ranges
-from oktapi.services.figures import (
-    current_figures,
-    engine_restatement,
-    restatement_changes,
-)
-from oktapi.services.plan_answers import current_campaign_ids, expected_campaigns
-from oktapi.services.restatements import restate_timestep
+from oktapi.services.figures import current_figures, restatement_changes
+from oktapi.services.plan_answers import expected_campaigns
 from oktapi.services.timesteps import (
     budgets_of,
-    engine_results,
     learned_state,
     load_plan,
     missing_campaigns,
     overspend_problems,
     report_timestep,
 )
+
+# A batch rebuilt this often because other requests kept moving the plan first: 409, retry.
+MAX_ATTEMPTS = 5
 
 
 def _result_entries(report: ParsedReport, timestep: int, campaign_ids: list[str]) -> list[dict]:
@@ -86,29 +84,82 @@ def import_results(
     ignore_unknown: bool = False,
     date_order: DateOrder | None = None,
 ) -> CsvImportPublic:
-    """Check the whole file against the plan, then restate its closed timesteps and report the rest.
-
-    Nothing is written until every row has passed: the closed timesteps' spend against the
-    budgets they were given, the open ones' against the budgets they will get (replayed on a
-    copy of the engine state, restatements included, exactly as the service will apply them).
-    """
+    """Check the whole file against the plan, then apply it as one batch (module docstring)."""
     plan = load_plan(db, principal, plan_id)
     campaigns = CampaignRepository(db).list_by_ids(
         principal, plan["client_id"], plan["campaign_ids"]
     )
     client = must_exist(ClientRepository(db).get(principal, plan["client_id"]), "Client")
+    report, parsed_at = None, None
+    for _ in range(MAX_ATTEMPTS):
+        if report is None or parsed_at != plan["version"]:
+            report = parse_report(
+                content,
+                campaigns=campaigns,
+                currency=client.get("currency") or "USD",
+                ignore_unknown=ignore_unknown,
+                date_order=date_order,
+                timesteps=plan["timesteps"],
+                start=date.fromisoformat(plan["start"]) if plan.get("start") else None,
+                timestep_days=plan["timestep_days"],
+                open_timestep=plan["version"],
+                check_complete=False,  # each timestep's own campaigns are checked in _batch
+            )
+            parsed_at = plan["version"]
+        batch, planned = _batch(db, principal, plan, report)
+        if batch.empty or csv_apply.apply(db, batch):
+            break
+        plan = load_plan(db, principal, plan_id)
+    else:
+        raise Conflict(
+            "the plan kept changing while the file was applied; nothing was applied: upload it "
+            "again"
+        )
     version = plan["version"]
-    report = parse_report(
-        content,
-        campaigns=campaigns,
-        currency=client.get("currency") or "USD",
-        ignore_unknown=ignore_unknown,
-        date_order=date_order,
-        timesteps=plan["timesteps"],
-        start=date.fromisoformat(plan["start"]) if plan.get("start") else None,
-        timestep_days=plan["timestep_days"],
-        open_timestep=version,
+    closed = [record["timestep"] for record in batch.records]
+    waiting = [version + len(closed)] if batch.part else []
+    final = load_plan(db, principal, plan_id, with_state=False)
+    if (
+        batch.part
+        and not batch.closes
+        and final["version"] == version
+        and not missing_campaigns(final)
+    ):
+        # The file's part and others' completed the open timestep: close it as a post would.
+        report_timestep(
+            db=db,
+            principal=principal,
+            plan=load_plan(db, principal, plan_id),
+            timestep=version,
+            part=_result_entries(report, version, list(batch.part)),
+            source="csv",
+        )
+        closed, waiting = [version], []
+        final = load_plan(db, principal, plan_id, with_state=False)
+    restated = [timestep for timestep, changed in planned if changed]
+    return CsvImportPublic(
+        rows=report.rows,
+        closed=closed,
+        restated=restated,
+        waiting=waiting,
+        unchanged=[t for t in sorted(report.totals) if t < version and t not in restated],
+        status=final["status"],
+        timestep=final["version"],
+        allocation=final["allocation"],
+        missing=missing_campaigns(final),
+        platform=report.platform,
+        ignored_campaigns=report.unknown_campaigns,
     )
+
+
+def _batch(
+    db: Database, principal: Principal, plan: dict, report: ParsedReport
+) -> tuple[csv_apply.Batch, list[tuple[int, bool]]]:
+    """The file as one batch on ``plan`` (read with its state), every row checked; 422 if not.
+
+    Also (timestep, whether it changes figures) for each closed timestep the file restates.
+    """
+    version = plan["version"]
     reported = sorted(report.totals)
     closed = [t for t in reported if t < version]
     to_report = [t for t in reported if t >= version]
@@ -121,51 +172,76 @@ def import_results(
         )
     if to_report and plan["status"] == "stopped":
         raise Conflict(
-            f"the plan was stopped at timestep {version}: the file reports timestep(s) "
-            f"{ranges(to_report)}, which it no longer takes; leave those rows out to restate "
-            "the closed ones"
+            f"the plan was stopped at timestep {version}: it takes no more results; rows of "
+            f"timestep {version} on cannot be applied (closed timesteps can still be restated)"
         )
     restatements = _planned_restatements(db, plan, report, closed)
-    _check_reported_spend(db, plan, report, to_report, restatements)
-
-    for timestep, entries, _ in restatements:
-        current = load_plan(db, principal, plan_id, with_state=False)
-        restate_timestep(
-            db=db,
-            principal=principal,
-            plan=current,
-            timestep=timestep,
-            entries=entries,
-            source="csv",
-        )
-    closed_now: list[int] = []
-    waiting: list[int] = []
-    for timestep in to_report:
-        current = load_plan(db, principal, plan_id)
-        answer = report_timestep(
-            db=db,
-            principal=principal,
-            plan=current,
-            timestep=timestep,
-            part=_result_entries(report, timestep, plan["campaign_ids"]),
-            source="csv",
-        )
-        (waiting if isinstance(answer, ResultsWaiting) else closed_now).append(timestep)
-    final = load_plan(db, principal, plan_id, with_state=False)
-    restated = [timestep for timestep, _, changed in restatements if changed]
-    return CsvImportPublic(
-        rows=report.rows,
-        closed=closed_now,
-        restated=restated,
-        waiting=waiting,
-        unchanged=[t for t in closed if t not in restated],
-        status=final["status"],
-        timestep=final["version"],
-        allocation=final["allocation"],
-        missing=missing_campaigns(final),
-        platform=report.platform,
-        ignored_campaigns=report.unknown_campaigns,
+    stamp = {
+        "reported_at": utc_now(),
+        "reported_by": principal.user_id,
+        "reported_by_username": principal.username,
+        "source": "csv",
+    }
+    batch = csv_apply.Batch(
+        plan=plan,
+        stamp=stamp,
+        restatements=[(t, entries) for t, entries, _ in restatements],
+        import_id=new_id(),
     )
+    row_stamp = {key: stamp[key] for key in ("reported_at", "reported_by", "source")}
+    reporting = set(to_report)
+    problems: list[tuple[str, tuple[str | int, ...]]] = []
+
+    def results_for(index: int, allocation: dict) -> list[dict] | None:
+        """The figures closing ``version + index``, checked against the budgets it was given
+        (later budgets depend on them); None at the file's end or at a part (kept aside)."""
+        timestep = version + index
+        if timestep not in reporting:
+            return None
+        campaigns = [item["campaign_id"] for item in allocation["allocations"]]
+        problems.extend(_without_budget(report, timestep, campaigns))
+        entries = _result_entries(report, timestep, campaigns)
+        for position, message in overspend_problems(budgets_of(allocation), entries, timestep):
+            rows = report.source_rows[(timestep, entries[position]["campaign_id"])]
+            problems.append(
+                (f"row(s) {ranges(rows)}: {message}", ("body", "rows", rows[0], "spend"))
+            )
+        figures = {e["campaign_id"]: {**e, **row_stamp} for e in entries}
+        if timestep == version:
+            figures = {**(plan.get("parts") or {}), **figures}
+        given = expected_campaigns(allocation)
+        names = {
+            item["campaign_id"]: item.get("campaign_name") for item in allocation["allocations"]
+        }
+        absent = [campaign_id for campaign_id in given if campaign_id not in figures]
+        if absent and timestep < to_report[-1]:
+            rows = sorted(
+                r for e in entries for r in report.source_rows[(timestep, e["campaign_id"])]
+            )
+            problems.append(
+                (
+                    f"timestep {timestep} (rows {ranges(rows)}) has no row for campaign(s) "
+                    f"{', '.join(names.get(cid) or cid for cid in absent)}; a timestep the file "
+                    "goes past must name every campaign it gave a budget to",
+                    ("body", "timestep", timestep),
+                )
+            )
+        if problems or absent:  # a part of the file's last timestep waits for the others
+            batch.part = {e["campaign_id"]: {**e, **row_stamp} for e in entries}
+            return None
+        return [figures[campaign_id] for campaign_id in given]
+
+    learnt_up_to = plan.get("restatements", 0)
+    if to_report and plan["allocation"] is not None:
+        state = learned_state(plan, ResultRepository(db), learnt_up_to)
+        stamp_with_id = {**stamp, "import_id": batch.import_id}
+        batch.records, batch.changes = csv_apply.replay_closes(
+            plan, state, results_for, stamp_with_id, learnt_up_to
+        )
+        batch.closes = [record["results"] for record in batch.records]
+    if problems:
+        raise CsvRejected(problems)
+    return batch, [(t, changed) for t, _, changed in restatements]
 
 
 def _planned_restatements(
@@ -197,45 +273,3 @@ def _planned_restatements(
     if problems:
         raise CsvRejected(problems)
     return planned
-
-
-def _check_reported_spend(
-    db: Database,
-    plan: dict,
-    report: ParsedReport,
-    to_report: list[int],
-    restatements: list[tuple[int, list[dict], bool]],
-) -> None:
-    """Replay the file on a copy of the state so each timestep is checked against its budgets."""
-    if not to_report:
-        return
-    ai = AI(learned_state(plan, ResultRepository(db)))
-    if restatements:
-        records = PlanRepository(db).get_timesteps(plan["_id"], [t for t, _, _ in restatements])
-        for timestep, entries, _ in restatements:
-            figures = current_figures(db, plan, records[timestep])
-            changes, confirmed, _ = restatement_changes(figures, entries, timestep, plan["version"])
-            ai.restate(
-                engine_restatement(
-                    plan["campaign_ids"],
-                    {"timestep": timestep, "changes": changes, "confirmed": confirmed},
-                )
-            )
-    problems: list[tuple[str, tuple[str | int, ...]]] = []
-    for timestep in to_report:
-        given = budgets_of(plan["allocation"]) if timestep == plan["version"] else None
-        problems += _without_budget(report, timestep, list(given or current_campaign_ids(plan)))
-        entries = _result_entries(report, timestep, plan["campaign_ids"])
-        allocation = ai.allocate()
-        budgets = dict(zip(plan["campaign_ids"], allocation.budgets.tolist(), strict=True))
-        for index, message in overspend_problems(budgets, entries, timestep):
-            rows = _rows_of(report, timestep, entries[index]["campaign_id"])
-            problems.append(
-                (f"row(s) {ranges(rows)}: {message}", ("body", "rows", rows[0], "spend"))
-            )
-        expected = expected_campaigns(plan["allocation"]) if given else current_campaign_ids(plan)
-        if problems or not set(expected) <= {e["campaign_id"] for e in entries}:
-            break  # later budgets depend on these numbers; fix these first (or the file ends)
-        ai.update(engine_results(plan["campaign_ids"], entries))
-    if problems:
-        raise CsvRejected(problems)

@@ -46,11 +46,13 @@ def parse_report(
     open_timestep: int = 0,
     ignore_unknown: bool = False,
     date_order: DateOrder | None = None,
+    check_complete: bool = True,
 ) -> ParsedReport:
     """Rows → per-timestep, per-campaign totals (rows of one timestep and campaign add up).
 
     A file may name only some campaigns of a closed timestep (a restatement) and of its last
-    timestep (a part); a timestep the file closes and then goes past must name every campaign.
+    timestep (a part); a timestep the file closes and then goes past must name every campaign
+    (unless ``check_complete`` is False: the caller knows which campaigns each timestep needs).
     """
     try:
         report, matched = read_and_match(
@@ -88,7 +90,7 @@ def parse_report(
     last = max(parsed.totals, default=0)
     for timestep, by_campaign in sorted(parsed.totals.items()):
         absent = [c["_id"] for c in campaigns if c["_id"] not in by_campaign]
-        if absent and open_timestep <= timestep < last:
+        if check_complete and absent and open_timestep <= timestep < last:
             rows = sorted(
                 r for (t, _), lines in parsed.source_rows.items() if t == timestep for r in lines
             )

@@ -173,12 +173,13 @@ def apply_restatement(db: Database, plan: dict[str, Any], restatement: dict[str,
                 "source": restatement["source"],
             },
         )
+    by_revision: dict[int, list[str]] = {}
     for item in restatement.get("confirmed", []):
-        store.move_figure_set(
-            figure_set_id(plan["_id"], timestep, item["campaign_id"]),
-            item["revision"],
-            {"observed_at": restatement["observed_at"]},
+        by_revision.setdefault(item["revision"], []).append(
+            figure_set_id(plan["_id"], timestep, item["campaign_id"])
         )
+    for revision, document_ids in by_revision.items():  # one write per revision, not per campaign
+        store.confirm_figure_sets(document_ids, revision, restatement["observed_at"])
     repo = PlanRepository(db)
     if restatement["changes"]:
         repo.set_timestep_revision(

@@ -97,22 +97,16 @@ def restate_timestep(
             # written, close record not yet): finish it first, so every caller answers alike.
             catch_up(db, repo.get_unscoped(plan["_id"], with_state=False) or plan)
             return timestep_entry(db, plan, timestep)
-        seq = plan.get("restatements", 0)
-        restatement = {
-            "plan_id": plan["_id"],
-            "client_id": plan["client_id"],
-            "seq": seq,
-            "timestep": timestep,
-            "changes": changes,
-            "confirmed": confirmed,
-            "timestep_revision": int(record.get("revision", 0)) + bool(changes),
-            "spend_delta": spend_delta,
-            "observed_at": plan["version"],
-            "at": utc_now(),
-            "by": principal.user_id,
-            "by_username": principal.username,
-            "source": source,
-        }
+        restatement = restatement_record(
+            plan,
+            record,
+            changes,
+            confirmed,
+            spend_delta,
+            by=principal.user_id,
+            by_username=principal.username,
+            source=source,
+        )
         try:
             store.insert_restatement(restatement)
         except RestatementAlreadyRecorded:
@@ -123,6 +117,35 @@ def restate_timestep(
         apply_restatement(db, plan, restatement)
         return timestep_entry(db, plan, timestep)
     raise Conflict("the plan is being restated by many requests at once; retry")
+
+
+def restatement_record(
+    plan: dict[str, Any],
+    record: dict[str, Any],
+    changes: list[dict[str, Any]],
+    confirmed: list[dict[str, Any]],
+    spend_delta: float,
+    *,
+    by: str,
+    by_username: str,
+    source: str,
+) -> dict[str, Any]:
+    """The next restatement of the plan (``seq`` = the plan's count) for one closed timestep."""
+    return {
+        "plan_id": plan["_id"],
+        "client_id": plan["client_id"],
+        "seq": plan.get("restatements", 0),
+        "timestep": record["timestep"],
+        "changes": changes,
+        "confirmed": confirmed,
+        "timestep_revision": int(record.get("revision", 0)) + bool(changes),
+        "spend_delta": spend_delta,
+        "observed_at": plan["version"],
+        "at": utc_now(),
+        "by": by,
+        "by_username": by_username,
+        "source": source,
+    }
 
 
 def timestep_entry(db: Database, plan: dict[str, Any], timestep: int) -> HistoryEntry:

@@ -13,6 +13,7 @@ from pymongo.database import Database
 
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.idempotency import IdempotencyRepository
+from oktapi.repositories.imports import ImportRepository
 from oktapi.repositories.indexes import ensure_indexes
 from oktapi.repositories.users import LoginFailureRepository
 from oktapi.settings import Settings
@@ -42,6 +43,8 @@ def prepare_storage(storage: Storage, settings: Settings) -> None:
     native = storage.expires_documents
     ensure_indexes(storage.db, expire_after=expiry_seconds(settings) if native else None)
     AuditRepository(storage.db).add_missing_days()
+    if storage.backend == "embedded":  # one process: an import lease it finds is a dead one's
+        ImportRepository(storage.db).expire_leases()
     if not native:
         sweep_expired(storage.db, settings, whole=True)
 

@@ -394,7 +394,7 @@ def _advance_changes(
 
 
 def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
-    """Redo what a crash left half-done: an uncounted restatement, an unadvanced close."""
+    """Redo what a crash left half-done: a restatement, a close, a report import (csv_apply)."""
     repo = PlanRepository(db)
     store = ResultRepository(db)
     with_state = "state" in plan
@@ -405,10 +405,13 @@ def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
             plan = _reload(repo, plan["_id"], with_state)
             continue
         version = plan["version"]
-        if version >= plan["timesteps"]:
-            return plan
         record = repo.get_timestep(plan["_id"], version)
-        if record is None:
+        if pending := plan.get("pending_import") or (record or {}).get("import_id"):
+            from oktapi.services.csv_apply import finish_pending  # by its mark or its record
+
+            plan = finish_pending(db, plan, pending, with_state=with_state)
+            continue
+        if version >= plan["timesteps"] or record is None:
             return plan
         if record.get("changes_applied", 0) != plan.get("changes", 0):
             # A change overtook this close; its writer takes it back, or died (module docstring).

@@ -331,3 +331,33 @@ def test_files_the_csv_reader_or_decoder_chokes_on_are_a_clear_422(
     assert fragment in messages, messages
     _nothing_applied(client, plan, admin_headers)
     assert client.get("/health").status_code == 200, "the connection still works after it"
+
+
+def test_a_paused_campaign_need_not_be_in_the_file_but_a_budgeted_one_must(
+    client: TestClient, plan: dict, admin_headers: dict
+) -> None:
+    """Campaign 2 paused before any result: a file naming campaigns 0 and 1 closes timesteps
+    (the paused one gets zeros); a file leaving out a campaign that had a budget is refused."""
+    ids = plan["campaign_ids"]
+    paused = client.patch(
+        f"/plans/{plan['id']}/campaigns/{ids[2]}", json={"paused": True}, headers=admin_headers
+    )
+    assert paused.status_code == 200, paused.text
+    lines = ["timestep,campaign,spend,conversions"]
+    lines += [f"{t},Campaign {i},100,{i + 1}" for t in range(3) for i in range(2)]
+    answer = _upload(client, plan, admin_headers, "\n".join(lines) + "\n")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["closed"] == [0, 1, 2] and answer.json()["missing"] == ids[:2]
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    assert [len(entry["results"]) for entry in history["entries"][:3]] == [2, 2, 2]
+
+    missing_one = [f"{t},Campaign 0,100,1" for t in (3, 4)]
+    refused = _upload(
+        client,
+        plan,
+        admin_headers,
+        "timestep,campaign,spend,conversions\n" + "\n".join(missing_one) + "\n",
+    )
+    assert refused.status_code == 422, refused.text
+    assert "timestep 3" in refused.text and "Campaign 1" in refused.text
+    assert client.get(f"/plans/{plan['id']}", headers=admin_headers).json()["timestep"] == 3
