@@ -53,9 +53,16 @@ def parse_history_report(
 ) -> HistoryReport:
     """Daily rows matched to ``campaigns`` (by platform id, id or name) up to ``latest``, or
     every problem of the file at once (its reading, its campaigns, its days)."""
-    report, problems = read_report_with_problems(
-        content, currency=currency, timestep_days=1, date_order=date_order, refuse_duplicates=True
-    )
+    try:
+        report, problems = read_report_with_problems(
+            content,
+            currency=currency,
+            timestep_days=1,
+            date_order=date_order,
+            refuse_duplicates=True,
+        )
+    except ReportRejected as rejected:  # unreadable as a whole (no known header, encoding...)
+        raise CsvRejected(rejected.problems) from None
     for row in report.rows:
         if row.start is None:
             message: str | None = (

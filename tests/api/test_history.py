@@ -315,3 +315,22 @@ def test_concurrent_uploads_of_one_day_are_applied_one_after_the_other(
     assert restated == 5
     seen = sorted([r["conversions"] for r in stored["revisions"]] + [stored["conversions"]])
     assert seen == [float(c) for c in range(1, 7)]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "\u0083\U000277aa\U000a6f71".encode(),  # what the fuzzer sent: no header at all
+        b"day;cost\n2026-11-01;4\n",  # a header naming no campaign or conversions
+    ],
+)
+def test_a_file_without_a_known_header_is_422_naming_the_columns(
+    client: TestClient, db, admin_headers, content: bytes
+) -> None:
+    client_id = insert_client(db)
+    insert_campaign(db, client_id, "Search")
+    before = snapshot(db, skip=SKIP)
+    response = _csv(client, admin_headers, client_id, content, date_order="dmy")
+    assert response.status_code == 422, response.text
+    assert "missing column" in json.dumps(response.json()["detail"])
+    assert snapshot(db, skip=SKIP) == before
