@@ -7,8 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from oktapi.deps import CurrentPrincipal, DbDep, PageDep
 from oktapi.models.history import CampaignHistory, HistoryPost, HistoryUploadPublic
-from oktapi.reports import DateOrder
-from oktapi.routers.plans import CSV_OPENAPI, read_upload
+from oktapi.routers.plans import CSV_OPENAPI, DateOrderQuery, read_upload
 from oktapi.services import history as service
 
 router = APIRouter(tags=["history"])
@@ -55,10 +54,7 @@ async def import_history_csv(
         bool,
         Query(description="Skip campaigns the file names that are not the client's (listed back)."),
     ] = False,
-    date_order: Annotated[
-        DateOrder | None,
-        Query(description="dmy or mdy, for files whose dates could be read either way."),
-    ] = None,
+    date_order: DateOrderQuery = None,
 ) -> HistoryUploadPublic:
     """A platform report (any format of the plan import) of daily results for any of the
     client's campaigns, matched by platform id, id or name: all rows or none."""

@@ -25,6 +25,13 @@ from oktapi.services import plans as service
 from oktapi.services.idempotency import create_plan_once
 from oktapi.services.plan_answers import plan_public
 
+# The report routes' (plan results, client history) way of settling day/month order.
+DateOrderQuery = Annotated[
+    DateOrder | None,
+    Query(description="dmy or mdy, for files whose dates could be read either way."),
+]
+
+
 router = APIRouter(tags=["plans"])
 
 IdempotencyKey = Annotated[
@@ -164,10 +171,7 @@ async def import_results_csv(
         bool,
         Query(description="Skip campaigns the file names that are not in the plan (listed back)."),
     ] = False,
-    date_order: Annotated[
-        DateOrder | None,
-        Query(description="dmy or mdy, for files whose dates could be read either way."),
-    ] = None,
+    date_order: DateOrderQuery = None,
 ) -> CsvImportPublic:
     """Apply a platform report (text/csv body or multipart `file`): all rows or none."""
     content = await read_upload(request)
