@@ -115,7 +115,8 @@ def restate_timestep(
             record = repo.get_timestep(plan["_id"], timestep) or record
             continue
         apply_restatement(db, plan, restatement)
-        return timestep_entry(db, plan, timestep)
+        # Answer from this restatement, not from a re-read that a later one may have overtaken.
+        return closed_entry(_as_restated(record, restatement))
     raise Conflict("the plan is being restated by many requests at once; retry")
 
 
@@ -145,6 +146,22 @@ def restatement_record(
         "by": by,
         "by_username": by_username,
         "source": source,
+    }
+
+
+def _as_restated(record: dict[str, Any], restatement: dict[str, Any]) -> dict[str, Any]:
+    """The close record as this restatement leaves it. Its sequence number was free, so every
+    earlier restatement had been applied to ``record`` when it was read (see restate_timestep)."""
+    if not restatement["changes"]:
+        return record
+    latest = dict(record.get("latest") or {})
+    for change in restatement["changes"]:
+        latest[change["campaign_id"]] = {"campaign_id": change["campaign_id"], **change["after"]}
+    return {
+        **record,
+        "latest": latest,
+        "revision": restatement["timestep_revision"],
+        "restated_at": restatement["at"],
     }
 
 

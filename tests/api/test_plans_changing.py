@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from oktapi.repositories.plans import PlanRepository
+from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Principal
 from oktapi.services import timesteps
 from tests.api.plans_support import client_with_campaigns, create_plan, results_for
@@ -440,5 +441,32 @@ def test_a_plan_deleted_while_a_read_repairs_its_close_leaves_no_record_behind(
     monkeypatch.setattr(timesteps, "store_first_report", swept_first)
     assert client.get(f"/plans/{plan['id']}", headers=admin_headers).status_code == 404
     for collection in ("plans", "plan_timesteps", "plan_results"):
+        key = "_id" if collection == "plans" else "plan_id"
+        assert db[collection].count_documents({key: plan["id"]}) == 0, collection
+
+
+def test_a_plan_deleted_while_a_restatement_backfills_its_figures_leaves_no_record_behind(
+    client: TestClient, db: Any, admin_headers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restatement of a timestep whose figure sets are missing stores them first; if the
+    plan's deletion swept just before that write, the write is taken back and the answer is 404."""
+    plan = _plan(client, db, admin_headers, timesteps=4)
+    _close(client, admin_headers, plan["id"])
+    db["plan_results"].delete_many({"plan_id": plan["id"]})  # closed before the store existed
+    original = ResultRepository.insert_figure_sets
+
+    def swept_first(self: ResultRepository, documents: list[dict]) -> None:
+        PlanRepository(db).delete(ADMIN, plan["id"])
+        original(self, documents)
+
+    monkeypatch.setattr(ResultRepository, "insert_figure_sets", swept_first)
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    row = history["entries"][0]["results"][0]
+    body = {
+        "results": [{"campaign_id": row["campaign_id"], "spend": row["spend"], "conversions": 99}]
+    }
+    restated = client.put(f"/plans/{plan['id']}/results/0", json=body, headers=admin_headers)
+    assert restated.status_code == 404, restated.text
+    for collection in ("plans", "plan_timesteps", "plan_results", "plan_restatements"):
         key = "_id" if collection == "plans" else "plan_id"
         assert db[collection].count_documents({key: plan["id"]}) == 0, collection
