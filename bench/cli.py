@@ -61,40 +61,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="add the default policy told every campaign's true curve shape (a reference row)",
     )
-    parser.add_argument(
-        "--lag",
-        action="store_true",
-        help="also run the reporting-lag scenarios three ways (final, morning, restated daily)",
+    _add_extra(
+        parser,
+        "lag",
+        "also run the reporting-lag scenarios three ways (final, morning, restated daily)",
+        "run only the reporting-lag table (and --cost)",
     )
-    parser.add_argument(
-        "--lag-only", action="store_true", help="run only the reporting-lag table (and --cost)"
+    _add_extra(
+        parser,
+        "changes",
+        "also run plans edited mid-run (a campaign added, one removed) against the oracle",
+        "run only the edited-plans table",
     )
-    parser.add_argument(
-        "--changes",
-        action="store_true",
-        help="also run plans edited mid-run (a campaign added, one removed) against the oracle",
+    _add_extra(parser, "cost", "also time one engine timestep at 20 and 2,400 of a 2,500 x 10 plan")
+    _add_extra(
+        parser,
+        "forecast",
+        "also measure the forecasts: 80%% interval coverage, error, target recommendations",
+        "run only the forecast table",
     )
-    parser.add_argument(
-        "--changes-only", action="store_true", help="run only the edited-plans table"
-    )
-    parser.add_argument(
-        "--cost",
-        action="store_true",
-        help="also time one engine timestep at 20 and 2,400 of a 2,500 x 10 plan",
-    )
-    parser.add_argument(
-        "--forecast",
-        action="store_true",
-        help="also measure the forecasts: 80%% interval coverage, error, target recommendations",
-    )
-    parser.add_argument("--forecast-only", action="store_true", help="run only the forecast table")
-    parser.add_argument(
-        "--warm-start",
-        action="store_true",
-        help="also run each scenario after four weeks of history, against a cold start",
-    )
-    parser.add_argument(
-        "--warm-start-only", action="store_true", help="run only the warm-start table"
+    _add_extra(
+        parser,
+        "warm-start",
+        "also run each scenario after four weeks of history, against a cold start",
+        "run only the warm-start table",
     )
     parser.add_argument("--out", default="bench", help="directory for results.json and PNGs")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
@@ -128,81 +118,91 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     extra: dict = {}
+    jobs = max(args.jobs, 1)
     if args.lag or args.lag_only:
-        extra["lag"] = run_lag_bench(seeds, jobs=max(args.jobs, 1))
-        print_lag_report(extra["lag"])
+        extra["lag"] = run_lag_bench(seeds, jobs=jobs)
+        _print_extra("lag", extra["lag"])
     if args.changes or args.changes_only:
-        extra["changes"] = run_changes_bench(seeds, jobs=max(args.jobs, 1))
-        print_changes_report(extra["changes"])
+        extra["changes"] = run_changes_bench(seeds, jobs=jobs)
+        _print_extra("changes", extra["changes"])
     if args.changes_only:
-        (out_dir / "changes.json").write_text(json.dumps(extra["changes"], indent=1))
-        print(f"Wrote {out_dir / 'changes.json'}")
-        return 1 if extra["changes"]["errors"] else 0
+        return _write_only(out_dir / "changes.json", extra["changes"], extra["changes"])
     if args.cost:
         extra["cost"] = run_cost_bench()
-        print_cost_report(extra["cost"])
+        _print_extra("cost", extra["cost"])
     if args.forecast or args.forecast_only:
-        from bench.simulate.forecast_bench import print_forecast_report, run_forecast_bench
+        from bench.simulate.forecast_bench import run_forecast_bench
 
         extra["forecast"] = run_forecast_bench(
-            _resolve_scenarios(scenarios, args.holdout), seeds, jobs=max(args.jobs, 1)
+            _resolve_scenarios(scenarios, args.holdout), seeds, jobs=jobs
         )
-        print_forecast_report(extra["forecast"])
+        _print_extra("forecast", extra["forecast"])
     if args.warm_start or args.warm_start_only:
-        from bench.simulate.warm_start_bench import (
-            print_warm_start_report,
-            run_warm_start_bench,
-        )
+        from bench.simulate.warm_start_bench import run_warm_start_bench
 
         extra["warm_start"] = run_warm_start_bench(
-            _resolve_scenarios(scenarios, args.holdout), seeds, jobs=max(args.jobs, 1)
+            _resolve_scenarios(scenarios, args.holdout), seeds, jobs=jobs
         )
-        print_warm_start_report(extra["warm_start"])
+        _print_extra("warm_start", extra["warm_start"])
     if args.warm_start_only:
-        (out_dir / "warm_start.json").write_text(json.dumps(extra["warm_start"], indent=1))
-        print(f"Wrote {out_dir / 'warm_start.json'}")
-        return 1 if extra["warm_start"]["errors"] else 0
+        return _write_only(out_dir / "warm_start.json", extra["warm_start"], extra["warm_start"])
     if args.forecast_only:
-        (out_dir / "forecast.json").write_text(json.dumps(extra["forecast"], indent=1))
-        print(f"Wrote {out_dir / 'forecast.json'}")
-        return 1 if extra["forecast"]["errors"] else 0
+        return _write_only(out_dir / "forecast.json", extra["forecast"], extra["forecast"])
     if args.lag_only:
-        (out_dir / "results.json").write_text(json.dumps(extra, indent=1))
-        print(f"Wrote {out_dir / 'results.json'}")
-        return 1 if extra.get("lag", {}).get("errors") else 0
+        return _write_only(out_dir / "results.json", extra, extra.get("lag", {}))
 
     result = run_bench(
         variants,
         scenarios,
         seeds,
         holdout=args.holdout,
-        jobs=max(args.jobs, 1),
+        jobs=jobs,
         progress=not args.no_progress,
         time_policies=True,
         chapelle_li_seeds=20 if args.quick else 100,
         ceiling=args.ceiling,
     )
     print_report(result)
-    if "lag" in extra:
-        print_lag_report(extra["lag"])
-    if "changes" in extra:
-        print_changes_report(extra["changes"])
-    if "cost" in extra:
-        print_cost_report(extra["cost"])
-    if "forecast" in extra:
-        from bench.simulate.forecast_bench import print_forecast_report
-
-        print_forecast_report(extra["forecast"])
-    if "warm_start" in extra:
-        from bench.simulate.warm_start_bench import print_warm_start_report
-
-        print_warm_start_report(extra["warm_start"])
+    for key, table in extra.items():
+        _print_extra(key, table)
     (out_dir / "results.json").write_text(json.dumps(result.to_dict() | extra, indent=1))
     paths = plot_regret(result, out_dir)
     print(f"Wrote {out_dir / 'results.json'} and {len(paths)} PNGs in {out_dir}/")
     failed = any(cell.errors for row in result.measured_rows for cell in row.cells.values())
-    failed = failed or bool(extra.get("lag", {}).get("errors"))
-    failed = failed or bool(extra.get("changes", {}).get("errors"))
-    failed = failed or bool(extra.get("forecast", {}).get("errors"))
-    failed = failed or bool(extra.get("warm_start", {}).get("errors"))
+    failed = failed or any(table.get("errors") for table in extra.values())
     return 1 if failed else 0
+
+
+def _add_extra(
+    parser: argparse.ArgumentParser, name: str, help_text: str, only_help: str | None = None
+) -> None:
+    """--NAME for an extra table beside the policy table and, with only_help, --NAME-only."""
+    parser.add_argument(f"--{name}", action="store_true", help=help_text)
+    if only_help is not None:
+        parser.add_argument(f"--{name}-only", action="store_true", help=only_help)
+
+
+def _print_extra(key: str, table: dict) -> None:
+    """Print one extra table by its key in results.json."""
+    if key == "forecast":  # the forecast and warm-start modules load only when asked for
+        from bench.simulate.forecast_bench import print_forecast_report
+
+        print_forecast_report(table)
+    elif key == "warm_start":
+        from bench.simulate.warm_start_bench import print_warm_start_report
+
+        print_warm_start_report(table)
+    else:
+        printers = {
+            "lag": print_lag_report,
+            "changes": print_changes_report,
+            "cost": print_cost_report,
+        }
+        printers[key](table)
+
+
+def _write_only(path: Path, written: dict, table: dict) -> int:
+    """Write an --X-only run's JSON; the exit code is 1 if its table had errors."""
+    path.write_text(json.dumps(written, indent=1))
+    print(f"Wrote {path}")
+    return 1 if table.get("errors") else 0

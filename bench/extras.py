@@ -3,15 +3,15 @@ they run (a campaign added, one removed) and the engine's cost."""
 
 from __future__ import annotations
 
-import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from bench.runner import _SCENARIOS, DEFAULT_SEEDS, _compute_oracles
-from bench.simulate import oracle, run, score
+from bench.simulate import Scenario, oracle, run, score
 from bench.simulate.changes import CHANGE_SCENARIOS, run_changing
 from bench.simulate.lag import LAG_SCENARIOS, MODES, run_lagged
+from bench.simulate.parallel import fork_map
 from oktapi.engine.policies import DEFAULT_POLICY
 
 
@@ -38,38 +38,49 @@ def run_lag_bench(seeds: int = DEFAULT_SEEDS, jobs: int = 2, first_seed: int = 0
     "mean": {mode: mean over scenarios}, "errors": [...]}.
     """
     markets = [s.market for s in LAG_SCENARIOS.values()]
+    descriptions = {name: scenario.description for name, scenario in LAG_SCENARIOS.items()}
+    return _percent_table(_simulate_lag, descriptions, MODES, markets, seeds, jobs, first_seed)
+
+
+def _percent_table(
+    worker: Callable[[tuple[str, str, int]], tuple[str, str, int, float | str]],
+    descriptions: dict[str, str],
+    columns: Sequence[str],
+    markets: Sequence[Scenario],
+    seeds: int,
+    jobs: int,
+    first_seed: int = 0,
+) -> dict:
+    """worker on every (scenario, column, seed) after the markets' oracles are computed: the
+    % of the oracle per cell as mean, std and the runs, the mean per column over scenarios."""
     _SCENARIOS.update({market.name: market for market in markets})
     _compute_oracles(markets, jobs)
     tasks = [
-        (name, mode, seed)
-        for name in LAG_SCENARIOS
-        for mode in MODES
+        (name, column, seed)
+        for name in descriptions
+        for column in columns
         for seed in range(first_seed, first_seed + seeds)
     ]
-    if jobs > 1:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            outcomes = pool.map(_simulate_lag, tasks, chunksize=2)
-    else:
-        outcomes = [_simulate_lag(task) for task in tasks]
+    outcomes = fork_map(worker, tasks, jobs, chunksize=2)
     scenarios: dict[str, dict] = {
-        name: {"description": scenario.description} for name, scenario in LAG_SCENARIOS.items()
+        name: {"description": description} for name, description in descriptions.items()
     }
     errors = []
-    for name, mode, _, outcome in outcomes:
-        cell = scenarios[name].setdefault(mode, {"percents": []})
+    for name, column, _, outcome in outcomes:
+        cell = scenarios[name].setdefault(column, {"percents": []})
         if isinstance(outcome, str):
-            errors.append(f"{name} {mode}: {outcome}")
+            errors.append(f"{name} {column}: {outcome}")
         else:
             cell["percents"].append(outcome)
-    for name in LAG_SCENARIOS:
-        for mode in MODES:
-            cell = scenarios[name][mode]
+    for name in descriptions:
+        for column in columns:
+            cell = scenarios[name][column]
             values = cell["percents"]
             cell["mean"] = float(np.mean(values)) if values else float("nan")
             cell["std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
     mean = {
-        mode: float(np.mean([scenarios[name][mode]["mean"] for name in LAG_SCENARIOS]))
-        for mode in MODES
+        column: float(np.mean([scenarios[name][column]["mean"] for name in descriptions]))
+        for column in columns
     }
     return {"seeds": seeds, "scenarios": scenarios, "mean": mean, "errors": errors}
 
@@ -107,40 +118,10 @@ def run_changes_bench(seeds: int = DEFAULT_SEEDS, jobs: int = 2) -> dict:
 
     markets = [s.market for s in CHANGE_SCENARIOS.values()]
     bases = [get_scenario(name.removesuffix("_changes")) for name in CHANGE_SCENARIOS]
-    _SCENARIOS.update({scenario.name: scenario for scenario in (*markets, *bases)})
-    _compute_oracles([*markets, *bases], jobs)
-    tasks = [
-        (name, column, seed)
-        for name in CHANGE_SCENARIOS
-        for column in CHANGE_COLUMNS
-        for seed in range(seeds)
-    ]
-    if jobs > 1:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            outcomes = pool.map(_simulate_changes, tasks, chunksize=2)
-    else:
-        outcomes = [_simulate_changes(task) for task in tasks]
-    scenarios: dict[str, dict] = {
-        name: {"description": scenario.description} for name, scenario in CHANGE_SCENARIOS.items()
-    }
-    errors = []
-    for name, column, _, outcome in outcomes:
-        cell = scenarios[name].setdefault(column, {"percents": []})
-        if isinstance(outcome, str):
-            errors.append(f"{name} {column}: {outcome}")
-        else:
-            cell["percents"].append(outcome)
-    for name in CHANGE_SCENARIOS:
-        for column in CHANGE_COLUMNS:
-            cell = scenarios[name][column]
-            values = cell["percents"]
-            cell["mean"] = float(np.mean(values)) if values else float("nan")
-            cell["std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    mean = {
-        column: float(np.mean([scenarios[name][column]["mean"] for name in CHANGE_SCENARIOS]))
-        for column in CHANGE_COLUMNS
-    }
-    return {"seeds": seeds, "scenarios": scenarios, "mean": mean, "errors": errors}
+    descriptions = {name: scenario.description for name, scenario in CHANGE_SCENARIOS.items()}
+    return _percent_table(
+        _simulate_changes, descriptions, CHANGE_COLUMNS, [*markets, *bases], seeds, jobs
+    )
 
 
 def run_cost_bench(policies: Sequence[str] = (DEFAULT_POLICY, "thompson")) -> dict:

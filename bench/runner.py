@@ -26,6 +26,7 @@ from bench.simulate import (
     score,
 )
 from bench.simulate.oracle import OracleTrajectory, has_oracle, store_oracle
+from bench.simulate.parallel import fork_map
 from oktapi.engine.policies import DEFAULT_POLICY, POLICIES, get_policy
 
 DEFAULT_STEPS = (0.01, 0.05, 0.10, 0.20)
@@ -238,13 +239,11 @@ def _compute_oracles(scenarios: Sequence[Scenario], jobs: int) -> None:
     """Fill this process's oracle cache, in parallel when jobs > 1 (the DP is the slow part)."""
     missing = [s for s in scenarios if not has_oracle(s)]
     if jobs > 1 and len(missing) > 1:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            largest_first = sorted(missing, key=lambda s: -s.timesteps * s.n_campaigns)
-            names = [s.name for s in largest_first]
-            for scenario, trajectory in zip(
-                largest_first, pool.map(_oracle_of, names, chunksize=1), strict=True
-            ):
-                store_oracle(scenario, trajectory)
+        largest_first = sorted(missing, key=lambda s: -s.timesteps * s.n_campaigns)
+        names = [s.name for s in largest_first]
+        trajectories = fork_map(_oracle_of, names, jobs)
+        for scenario, trajectory in zip(largest_first, trajectories, strict=True):
+            store_oracle(scenario, trajectory)
     for scenario in scenarios:
         oracle(scenario)
 

@@ -21,7 +21,6 @@ out of (c), as the table says.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bench.simulate.oracle import best_split
+from bench.simulate.parallel import fork_map
 from bench.simulate.run import campaigns_of, environment_rng
 from oktapi.engine.ai import AI, Results
 from oktapi.engine.forecast import Forecaster, ForecastUnavailable
@@ -191,11 +191,7 @@ def run_forecast_bench(scenarios: list[Scenario], seeds: int, jobs: int = 2) -> 
         for s in sorted(scenarios, key=lambda s: -s.timesteps * s.n_campaigns)
         for seed in range(seeds)
     ]
-    if jobs > 1:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            outcomes = pool.map(_task, tasks, chunksize=1)
-    else:
-        outcomes = [_task(task) for task in tasks]
+    outcomes = fork_map(_task, tasks, jobs)
     by_scenario: dict[str, list[CalibrationRun]] = {s.name: [] for s in scenarios}
     errors = []
     for name, seed, outcome in outcomes:

@@ -212,12 +212,6 @@ def lag_scenarios() -> list[LagScenario]:
         curve_kind=EXPONENTIAL,
         scale=[110.0, 90.0, 60.0, 50.0, 40.0, 35.0],
         half_budget=[600.0, 500.0, 400.0, 350.0, 300.0, 300.0],
-        hill_shape=1.0,
-        value_per_conversion=1.0,
-        spend_cap=np.inf,
-        min_budget=0.0,
-        max_budget=np.inf,
-        efficiency=1.0,
         dispersion=0.05,
     )
     windows, shares = [30, 30, 1, 1, 1, 1], [0.35, 0.4, 1.0, 1.0, 1.0, 1.0]
@@ -245,9 +239,6 @@ def lag_scenarios() -> list[LagScenario]:
         half_budget=rng.uniform(300.0, 900.0, n),
         hill_shape=rng.uniform(1.3, 2.2, n),
         value_per_conversion=rng.uniform(20.0, 120.0, n),
-        spend_cap=np.inf,
-        min_budget=0.0,
-        max_budget=np.inf,
         efficiency=_weekly(45, np.full(n, 0.15), rng.uniform(0, 7, n)),
         dispersion=0.1,
     )
@@ -273,12 +264,6 @@ def lag_scenarios() -> list[LagScenario]:
         curve_kind=[LINEAR, EXPONENTIAL, LINEAR, EXPONENTIAL, EXPONENTIAL],
         scale=[1 / 9, 30.0, 1 / 15, 20.0, 15.0],
         half_budget=[1.0, 120.0, 1.0, 90.0, 80.0],
-        hill_shape=1.0,
-        value_per_conversion=1.0,
-        spend_cap=np.inf,
-        min_budget=0.0,
-        max_budget=np.inf,
-        efficiency=1.0,
         dispersion=0.1,
     )
     windows, shares = [7, 7, 2, 2, 1], [0.3, 0.45, 0.8, 0.85, 1.0]
@@ -307,10 +292,7 @@ def lag_scenarios() -> list[LagScenario]:
         scale=np.where(google, 1.3, 1.0) * rng.uniform(30.0, 90.0, n),
         half_budget=rng.uniform(200.0, 900.0, n),
         hill_shape=rng.uniform(1.3, 2.5, n),
-        value_per_conversion=1.0,
         spend_cap=np.where(rng.uniform(size=n) < 0.2, 400.0, np.inf),
-        min_budget=0.0,
-        max_budget=np.inf,
         efficiency=_weekly(60, np.full(n, 0.1), rng.uniform(0, 7, n)),
         dispersion=0.1,
     )

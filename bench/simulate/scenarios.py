@@ -68,18 +68,20 @@ class Scenario:
         curve_kind: ArrayLike,
         scale: ArrayLike,
         half_budget: ArrayLike,
-        hill_shape: ArrayLike,
-        value_per_conversion: ArrayLike,
-        spend_cap: ArrayLike,
-        min_budget: ArrayLike,
-        max_budget: ArrayLike,
-        efficiency: ArrayLike,
+        hill_shape: ArrayLike = 1.0,
+        value_per_conversion: ArrayLike = 1.0,
+        spend_cap: ArrayLike = np.inf,
+        min_budget: ArrayLike = 0.0,
+        max_budget: ArrayLike = np.inf,
+        efficiency: ArrayLike = 1.0,
         dispersion: float = 0.0,
         holdout: bool = False,
         campaign_ids: list[str] | None = None,
     ) -> None:
         """Scalars and lists are broadcast to one float64 value per campaign (efficiency: per
-        timestep and campaign) once, so every evaluation is vectorised and cheap."""
+        timestep and campaign) once, so every evaluation is vectorised and cheap. Left out, a
+        campaign is uncapped and unbounded, one conversion is worth 1, Hill's h is 1 and the
+        efficiency is flat."""
         self.name, self.description, self.objective = name, description, objective
         self.total_budget, self.timesteps = total_budget, timesteps
         self.dispersion, self.holdout = dispersion, holdout
@@ -262,12 +264,6 @@ def _shipped() -> list[Scenario]:
             curve_kind=LINEAR,
             scale=[1 / 10, 1 / 14, 1 / 20],
             half_budget=1.0,
-            hill_shape=1.0,
-            value_per_conversion=1.0,
-            spend_cap=inf,
-            min_budget=0.0,
-            max_budget=inf,
-            efficiency=1.0,
         )
     )
 
@@ -282,12 +278,6 @@ def _shipped() -> list[Scenario]:
             curve_kind=EXPONENTIAL,
             scale=[120.0, 40.0, 30.0, 90.0, 15.0],
             half_budget=[400.0, 300.0, 250.0, 1_500.0, 200.0],
-            hill_shape=1.0,
-            value_per_conversion=1.0,
-            spend_cap=inf,
-            min_budget=0.0,
-            max_budget=inf,
-            efficiency=1.0,
         )
     )
 
@@ -303,11 +293,6 @@ def _shipped() -> list[Scenario]:
             scale=[900.0, 700.0, 1_200.0, 500.0, 800.0, 400.0, 1_000.0, 600.0],
             half_budget=[1_500.0, 1_000.0, 3_500.0, 800.0, 2_000.0, 600.0, 5_000.0, 1_200.0],
             hill_shape=[2.0, 1.5, 3.0, 2.5, 1.8, 2.2, 2.8, 1.6],
-            value_per_conversion=1.0,
-            spend_cap=inf,
-            min_budget=0.0,
-            max_budget=inf,
-            efficiency=1.0,
             dispersion=0.05,
         )
     )
@@ -323,12 +308,7 @@ def _shipped() -> list[Scenario]:
             curve_kind=[LINEAR, LINEAR, EXPONENTIAL, EXPONENTIAL, LINEAR, EXPONENTIAL],
             scale=[1 / 8, 1 / 9, 150.0, 120.0, 1 / 40, 40.0],
             half_budget=[1.0, 1.0, 2_500.0, 1_500.0, 1.0, 900.0],
-            hill_shape=1.0,
-            value_per_conversion=1.0,
             spend_cap=[400.0, 600.0, 500.0, inf, inf, inf],
-            min_budget=0.0,
-            max_budget=inf,
-            efficiency=1.0,
         )
     )
 
@@ -347,9 +327,6 @@ def _shipped() -> list[Scenario]:
             half_budget=season_rng.uniform(600.0, 3_000.0, n),
             hill_shape=season_rng.uniform(1.3, 2.5, n),
             value_per_conversion=season_rng.uniform(20.0, 150.0, n),
-            spend_cap=inf,
-            min_budget=0.0,
-            max_budget=inf,
             efficiency=_weekly(56, season_rng.uniform(0.1, 0.4, n), season_rng.uniform(0, 7, n)),
             dispersion=0.1,
         )
@@ -370,11 +347,6 @@ def _shipped() -> list[Scenario]:
             curve_kind=EXPONENTIAL,
             scale=scale,
             half_budget=drift_rng.uniform(200.0, 900.0, n),
-            hill_shape=1.0,
-            value_per_conversion=1.0,
-            spend_cap=inf,
-            min_budget=0.0,
-            max_budget=inf,
             efficiency=_drift(60, drift_rng.uniform(0.6, 1.5, n)) * _drop(60, n, [0], 30, 0.4),
         )
     )
@@ -398,9 +370,6 @@ def _shipped() -> list[Scenario]:
             hill_shape=value_rng.uniform(1.2, 2.0, n),
             value_per_conversion=5.0 + 150.0 * cpa_scale**1.5,
             spend_cap=np.where(np.arange(n) % 4 == 0, 600.0, inf),
-            min_budget=0.0,
-            max_budget=inf,
-            efficiency=1.0,
             dispersion=0.3,
         )
     )
@@ -423,7 +392,6 @@ def _shipped() -> list[Scenario]:
             ),
             half_budget=half,
             hill_shape=large_rng.uniform(1.3, 2.8, n),
-            value_per_conversion=1.0,
             spend_cap=np.where(large_rng.uniform(size=n) < 0.15, 300.0, inf),
             min_budget=np.where(np.arange(n) < 5, 30.0, 0.0),
             max_budget=np.where(np.arange(n) % 3 == 0, 800.0, inf),
@@ -443,12 +411,7 @@ def _shipped() -> list[Scenario]:
             curve_kind=[LINEAR, EXPONENTIAL, LINEAR, EXPONENTIAL],
             scale=[1 / 12, 3.0, 1 / 8, 2.0],
             half_budget=[1.0, 10.0, 1.0, 25.0],
-            hill_shape=1.0,
             value_per_conversion=[45.0, 15.0, 20.0, 70.0],
-            spend_cap=inf,
-            min_budget=0.0,
-            max_budget=inf,
-            efficiency=1.0,
             dispersion=0.2,
         )
     )
@@ -495,8 +458,6 @@ def holdout_scenarios(
                 hill_shape=rng.uniform(1.1, 3.5, n),
                 value_per_conversion=10 ** rng.uniform(0.7, 2.0, n),
                 spend_cap=np.where(capped, half * rng.uniform(0.3, 1.5, n), np.inf),
-                min_budget=0.0,
-                max_budget=np.inf,
                 efficiency=seasonality * drift * drop,
                 dispersion=float(rng.choice([0.0, 0.05, 0.2, 0.5])),
                 holdout=True,

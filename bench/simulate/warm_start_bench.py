@@ -13,7 +13,6 @@ of a funded campaign holds the true expected objective of its budget.
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 import zlib
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ import numpy as np
 
 from bench.simulate.metrics import expected_by_timestep
 from bench.simulate.oracle import oracle
+from bench.simulate.parallel import fork_map
 from bench.simulate.run import campaigns_of, environment_rng
 from bench.simulate.scenarios import Scenario
 from oktapi.engine.ai import AI, Results
@@ -156,11 +156,7 @@ def run_warm_start_bench(scenarios: list[Scenario], seeds: int, jobs: int = 2) -
         for s in sorted(scenarios, key=lambda s: -s.timesteps * s.n_campaigns)
         for seed in range(seeds)
     ]
-    if jobs > 1:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            outcomes = pool.map(_task, tasks, chunksize=1)
-    else:
-        outcomes = [_task(task) for task in tasks]
+    outcomes = fork_map(_task, tasks, jobs)
     runs: dict[str, list[dict[str, float]]] = {s.name: [] for s in scenarios}
     errors = []
     for name, seed, outcome in outcomes:

@@ -112,12 +112,6 @@ def _two_twins(slow_share: float) -> LagScenario:
         curve_kind=EXPONENTIAL,
         scale=[60.0, 60.0],
         half_budget=[300.0, 300.0],
-        hill_shape=1.0,
-        value_per_conversion=1.0,
-        spend_cap=np.inf,
-        min_budget=0.0,
-        max_budget=np.inf,
-        efficiency=1.0,
     )
     lag = np.array([lag_pmf(1, 1.0, 8), lag_pmf(7, slow_share, 8)])
     return LagScenario(market, lag, lag, [None, None])
