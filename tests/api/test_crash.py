@@ -12,8 +12,8 @@ restatement: it is then either wholly applied (its spend in budget_spent) or not
 every plan is driven to the end.
 """
 
-import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,8 @@ import httpx
 import numpy as np
 import pytest
 
-from oktapi.settings import Settings
-from oktapi.storage import open_storage
 from scripts.service_process import ServiceProcess
+from tests.api.crash_support import admin_headers, client_over_http, killed_store, started_service
 
 PLANS = 4
 TIMESTEPS = 12
@@ -119,30 +118,15 @@ class Progress:
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Any:
-    server = ServiceProcess(
-        tmp_path / "data",
-        admin_password=secrets.token_urlsafe(18),
-        secret_key=secrets.token_urlsafe(48),
-    )
-    server.initialize()
-    server.start()
-    yield server
-    server.stop()
+def service(tmp_path: Path) -> Iterator[ServiceProcess]:
+    with started_service(tmp_path) as server:
+        yield server
 
 
-def _setup(http: httpx.Client, password: str) -> tuple[dict[str, str], list[str]]:
-    token = http.post("/auth/token", data={"username": "admin", "password": password})
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    client_id = http.post("/clients", json={"name": "Crash"}, headers=headers).json()["id"]
-    campaign_ids = [
-        http.post(
-            f"/clients/{client_id}/campaigns",
-            json={"name": f"campaign {index}", "max_budget": 800},
-            headers=headers,
-        ).json()["id"]
-        for index in range(4)
-    ]
+def _setup(http: httpx.Client, service: ServiceProcess) -> tuple[dict[str, str], list[str]]:
+    headers = admin_headers(http, service)
+    campaigns = [{"name": f"campaign {index}", "max_budget": 800} for index in range(4)]
+    client_id, campaign_ids = client_over_http(http, headers, "Crash", campaigns)
     plan_ids = []
     for index in range(PLANS):
         response = http.post(
@@ -175,23 +159,14 @@ def _budgets(allocation: dict[str, Any]) -> list[tuple[int, str, float]]:
 def _inspect_store(service: ServiceProcess, plan_ids: list[str]) -> int:
     """Straight after the kill: each plan's counter is at its records or one behind (a recorded
     timestep is the commit point; the service finishes advancing the plan on the next read)."""
-    settings = Settings(
-        _env_file=None,
-        mongo_url=None,
-        data_dir=service.data_dir,
-        secret_key=service._environment["OKTOPUS_SECRET_KEY"],
-    )
-    storage = open_storage(settings)
-    try:
+    with killed_store(service) as db:
         ahead = 0
         for plan_id in plan_ids:
-            version = storage.db["plans"].find_one({"_id": plan_id})["version"]
-            records = storage.db["plan_timesteps"].count_documents({"plan_id": plan_id})
+            version = db["plans"].find_one({"_id": plan_id})["version"]
+            records = db["plan_timesteps"].count_documents({"plan_id": plan_id})
             assert records in (version, version + 1), (plan_id, version, records)
             ahead += records - version
         return ahead
-    finally:
-        storage.close()
 
 
 def _check_consistent(http: httpx.Client, headers: dict[str, str], driver: PlanDriver) -> int:
@@ -236,9 +211,8 @@ def _check_consistent(http: httpx.Client, headers: dict[str, str], driver: PlanD
 def test_sigkill_mid_posting_loses_nothing_acknowledged_and_plans_continue(
     service: ServiceProcess,
 ) -> None:
-    password = service._environment["OKTOPUS_ADMIN_PASSWORD"]
     with httpx.Client(base_url=service.base_url, timeout=30) as http:
-        headers, plan_ids = _setup(http, password)
+        headers, plan_ids = _setup(http, service)
     drivers = [
         PlanDriver(plan_id, np.random.default_rng(index)) for index, plan_id in enumerate(plan_ids)
     ]

@@ -5,7 +5,8 @@ Two plans alike (same campaigns, seed and posts); the same file goes into both, 
 dying at one step. A real SIGKILL of the server mid-import is in test_crash.py's sibling below.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from oktapi.repositories.plans import PlanRepository
 from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Principal
 from oktapi.services import csv_apply, csv_import
+from tests.api.crash_support import admin_headers, client_over_http, killed_store, started_service
 from tests.api.plans_support import client_with_campaigns, create_plan
 
 POSTED = 3  # timesteps 0-2 posted, then the file restates 1-2, closes 3-8 and reports part of 9
@@ -48,10 +50,10 @@ def _post(client: Any, plan_id: str, ids: list[str], headers: dict, count: int =
         assert answer.status_code == 200, answer.text
 
 
-def _seen(client: TestClient, db: Any, plan_id: str, headers: dict) -> dict[str, Any]:
-    """What a user (and the audit) sees of a plan, read through the API."""
-    plan = client.get(f"/plans/{plan_id}", headers=headers).json()
-    history = client.get(f"/plans/{plan_id}/history", headers=headers).json()
+def _api_seen(http: Any, plan_id: str, headers: dict) -> dict[str, Any]:
+    """What a user sees of a plan, read through the API (a TestClient or an httpx client)."""
+    plan = http.get(f"/plans/{plan_id}", headers=headers).json()
+    history = http.get(f"/plans/{plan_id}/history", headers=headers).json()
     return {
         "plan": {k: plan[k] for k in ("timestep", "status", "budget_spent", "missing")},
         "allocation": plan["allocation"],
@@ -59,6 +61,13 @@ def _seen(client: TestClient, db: Any, plan_id: str, headers: dict) -> dict[str,
             {k: entry.get(k) for k in ("timestep", "allocation", "results", "revision")}
             for entry in history["entries"]
         ],
+    }
+
+
+def _seen(client: TestClient, db: Any, plan_id: str, headers: dict) -> dict[str, Any]:
+    """What a user (and the audit) sees of a plan, and what the store holds for its import."""
+    return {
+        **_api_seen(client, plan_id, headers),
         "accepted": db["audit"].count_documents(
             {"plan_id": plan_id, "action": "plan.results_accepted"}
         ),
@@ -161,52 +170,16 @@ def _long_file() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _api_seen(http: Any, plan_id: str, headers: dict) -> dict[str, Any]:
-    plan = http.get(f"/plans/{plan_id}", headers=headers).json()
-    history = http.get(f"/plans/{plan_id}/history", headers=headers).json()
-    return {
-        "plan": {k: plan[k] for k in ("timestep", "status", "budget_spent", "missing")},
-        "allocation": plan["allocation"],
-        "history": [
-            {k: entry.get(k) for k in ("timestep", "allocation", "results", "revision")}
-            for entry in history["entries"]
-        ],
-    }
-
-
 def _stored_plan(service: Any, plan_id: str) -> dict[str, Any]:
-    """The plan document as the killed server left it (the store is free once it is dead)."""
-    from oktapi.settings import Settings
-    from oktapi.storage import open_storage
-
-    settings = Settings(
-        _env_file=None,
-        mongo_url=None,
-        data_dir=service.data_dir,
-        secret_key=service._environment["OKTOPUS_SECRET_KEY"],
-    )
-    storage = open_storage(settings)
-    try:
-        return storage.db["plans"].find_one({"_id": plan_id}, {"state": 0})
-    finally:
-        storage.close()
+    """The plan document as the killed server left it."""
+    with killed_store(service) as db:
+        return db["plans"].find_one({"_id": plan_id}, {"state": 0})
 
 
 @pytest.fixture
-def service(tmp_path: Any) -> Any:
-    import secrets
-
-    from scripts.service_process import ServiceProcess
-
-    server = ServiceProcess(
-        tmp_path / "data",
-        admin_password=secrets.token_urlsafe(18),
-        secret_key=secrets.token_urlsafe(48),
-    )
-    server.initialize()
-    server.start()
-    yield server
-    server.stop()
+def service(tmp_path: Path) -> Iterator[Any]:
+    with started_service(tmp_path) as server:
+        yield server
 
 
 def test_sigkill_mid_import_leaves_nothing_or_everything_after_the_next_read(service: Any) -> None:
@@ -216,20 +189,11 @@ def test_sigkill_mid_import_leaves_nothing_or_everything_after_the_next_read(ser
 
     import httpx
 
-    password = service._environment["OKTOPUS_ADMIN_PASSWORD"]
     csv = {"content-type": "text/csv"}
     with httpx.Client(base_url=service.base_url, timeout=120) as http:
-        token = http.post("/auth/token", data={"username": "admin", "password": password})
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        client_id = http.post("/clients", json={"name": "Kill"}, headers=headers).json()["id"]
-        ids = [
-            http.post(
-                f"/clients/{client_id}/campaigns",
-                json={"name": f"kill {i}", "min_budget": 1},
-                headers=headers,
-            ).json()["id"]
-            for i in range(4)
-        ]
+        headers = admin_headers(http, service)
+        campaigns = [{"name": f"kill {i}", "min_budget": 1} for i in range(4)]
+        client_id, ids = client_over_http(http, headers, "Kill", campaigns)
         plan_ids = []
         for _ in range(1 + len(KILL_AT)):
             body = {

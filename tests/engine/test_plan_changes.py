@@ -33,6 +33,18 @@ def _report(state: State, market: np.random.Generator, share: float = 0.9) -> Re
     return Results(spend=spend, conversions=conversions, revenue=conversions * 20.0)
 
 
+def _played(
+    timesteps_played: int, market_seed: int, **plan
+) -> tuple[State, AI, np.random.Generator]:
+    """A `_plan` with its first timesteps allocated and reported from a seeded market."""
+    state, market = _plan(**plan), np.random.default_rng(market_seed)
+    ai = AI(state)
+    for _ in range(timesteps_played):
+        ai.allocate()
+        ai.update(_report(state, market))
+    return state, ai, market
+
+
 def _check(state: State, budgets: np.ndarray, timestep_budget: float) -> None:
     """What a user checks on every allocation of an edited plan."""
     assert within_bounds(budgets, timestep_budget, state.min_budgets, state.max_budgets) is None
@@ -87,11 +99,7 @@ def test_a_long_plan_edited_many_times_keeps_its_budget_bounds_and_locks(policy)
 
 
 def test_a_paused_campaign_gets_nothing_reports_nothing_and_its_share_goes_to_the_others():
-    state, market = _plan(), np.random.default_rng(1)
-    ai = AI(state)
-    for _ in range(6):
-        ai.allocate()
-        ai.update(_report(state, market))
+    state, ai, market = _played(6, market_seed=1)
     before = ai.allocate().budgets
     ai.set_campaign_constraints(2, paused=True)
     assert state.must_report.all()  # the allocation computed before the pause still stands
@@ -116,11 +124,7 @@ def test_a_locked_campaign_gets_exactly_its_lock_and_the_rest_share_what_is_left
 
 
 def test_bad_edits_say_what_to_fix_and_change_nothing():
-    state, market = _plan(), np.random.default_rng(2)
-    ai = AI(state)
-    for _ in range(3):
-        ai.allocate()
-        ai.update(_report(state, market))
+    state, ai, _ = _played(3, market_seed=2)
     ai.allocate()
     ai.set_campaign_constraints(0, locked=100.0)
     saved = state.to_dict()
@@ -161,11 +165,7 @@ def test_an_edit_leaves_what_was_learnt_about_the_other_campaigns_unchanged():
     """Budget, length, pause, lock and an added campaign: the fitted curves of the campaigns
     already in the plan stay exactly what they were (a finished plan is 60 timesteps long, so
     rows were folded before the campaign joins)."""
-    state, market = _plan(timesteps=60), np.random.default_rng(5)
-    ai = AI(state)
-    for _ in range(45):
-        ai.allocate()
-        ai.update(_report(state, market))
+    state, ai, _ = _played(45, market_seed=5, timesteps=60)
     assert state.history_start > 0  # rows were folded
     policy = ai.policy
 
@@ -184,11 +184,7 @@ def test_an_edit_leaves_what_was_learnt_about_the_other_campaigns_unchanged():
 
 
 def test_an_added_campaign_starts_from_the_pooled_prior_and_its_past_is_not_in_the_plan():
-    state, market = _plan(), np.random.default_rng(6)
-    ai = AI(state)
-    for _ in range(10):
-        ai.allocate()
-        ai.update(_report(state, market))
+    state, ai, market = _played(10, market_seed=6)
     ai.allocate()
     index = ai.add_campaign(Campaign("newcomer"))
     assert index == 4 and state.n_campaigns == 5
@@ -204,11 +200,7 @@ def test_an_added_campaign_starts_from_the_pooled_prior_and_its_past_is_not_in_t
 
 
 def test_a_removed_campaign_keeps_its_past_and_can_join_again():
-    state, market = _plan(), np.random.default_rng(7)
-    ai = AI(state)
-    for _ in range(4):
-        ai.allocate()
-        ai.update(_report(state, market))
+    state, ai, market = _played(4, market_seed=7)
     spent_before = state.spend[:, 2].copy()
     ai.remove_campaign(2)
     ai.allocate()
@@ -237,11 +229,7 @@ def test_reallocating_replays_identically_from_the_seed():
 
 
 def test_a_plan_extended_after_it_finished_allocates_again():
-    state, market = _plan(timesteps=3), np.random.default_rng(9)
-    ai = AI(state)
-    for _ in range(3):
-        ai.allocate()
-        ai.update(_report(state, market))
+    state, ai, _ = _played(3, market_seed=9, timesteps=3)
     assert state.finished
     with pytest.raises(ValueError, match="finished"):
         ai.reallocate()
@@ -252,11 +240,7 @@ def test_a_plan_extended_after_it_finished_allocates_again():
 
 
 def test_a_state_saved_before_plans_could_change_loads_with_every_campaign_taking_part():
-    state, market = _plan(), np.random.default_rng(10)
-    ai = AI(state)
-    for _ in range(5):
-        ai.allocate()
-        ai.update(_report(state, market))
+    state, ai, market = _played(5, market_seed=10)
     ai.allocate()
     old = state.to_dict()
     for key in (
