@@ -69,6 +69,17 @@ class PartialBody(Body):
         return self.model_dump(exclude_unset=True)
 
 
+class OrderedBounds(BaseModel):
+    """A body with min_budget and max_budget fields: the min may not exceed the max."""
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> Self:
+        low, high = getattr(self, "min_budget", None), getattr(self, "max_budget", None)
+        if low is not None and high is not None and low > high:
+            raise ValueError("min_budget must not exceed max_budget")
+        return self
+
+
 class PublicDocument(BaseModel):
     """A response built from a stored document: `_id` becomes `id`, unknown keys are dropped."""
 

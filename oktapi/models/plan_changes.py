@@ -1,10 +1,10 @@
 """What a caller may send to change a running plan: its settings, and its campaigns' rules."""
 
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from oktapi.models.base import MAX_MONEY, Body, DocumentId, Money, Name, PartialBody
+from oktapi.models.base import MAX_MONEY, Body, DocumentId, Money, Name, OrderedBounds, PartialBody
 from oktapi.models.plans import MAX_TIMESTEPS
 
 
@@ -28,7 +28,7 @@ class PlanCampaignAdd(Body):
     campaign_id: DocumentId
 
 
-class PlanCampaignUpdate(PartialBody):
+class PlanCampaignUpdate(PartialBody, OrderedBounds):
     """This plan's rules for one of its campaigns; null clears a rule (the campaign's own bound,
     no lock)."""
 
@@ -38,13 +38,3 @@ class PlanCampaignUpdate(PartialBody):
     locked_budget: Money | None = None
     min_budget: Money | None = None
     max_budget: Money | None = None
-
-    @model_validator(mode="after")
-    def _bounds_in_order(self) -> Self:
-        if (
-            self.min_budget is not None
-            and self.max_budget is not None
-            and self.min_budget > self.max_budget
-        ):
-            raise ValueError("min_budget must not exceed max_budget")
-        return self
