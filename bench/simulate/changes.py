@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.simulate.run import campaigns_of, environment_rng
+from bench.simulate.run import campaigns_of, environment_rng, plan_state
 from bench.simulate.scenarios import SCENARIOS, Scenario
 from oktapi.engine.ai import AI, Results
 from oktapi.engine.policies import DEFAULT_POLICY
-from oktapi.engine.state import State
 
 
 @dataclass(frozen=True)
@@ -78,14 +77,8 @@ def run_changing(
     campaigns = campaigns_of(market)
     joins, leaves = dict(scenario.joins), dict(scenario.leaves)
     columns = [index for index in range(market.n_campaigns) if index not in joins]
-    state = State.create(
-        [campaigns[index] for index in columns],
-        market.total_budget,
-        market.timesteps,
-        objective=market.objective,
-        policy=policy,
-        policy_params=params,
-        seed=seed,
+    state = plan_state(
+        market, seed, [campaigns[index] for index in columns], policy=policy, policy_params=params
     )
     ai, market_rng = AI(state), environment_rng(market, seed)
     budgets = np.zeros((market.timesteps, market.n_campaigns))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.simulate.run import campaigns_of, environment_rng
+from bench.simulate.run import campaigns_of, environment_rng, plan_state
 from bench.simulate.scenarios import (
     EXPONENTIAL,
     HILL,
@@ -40,7 +40,7 @@ from bench.simulate.scenarios import (
 )
 from oktapi.engine.ai import AI, Restatement, Results
 from oktapi.engine.policies import DEFAULT_POLICY
-from oktapi.engine.state import Campaign, State
+from oktapi.engine.state import Campaign
 
 MODES = ("final", "morning", "restated")
 RESTATE_DAYS = 7
@@ -132,15 +132,7 @@ def run_lagged(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     market = scenario.market
-    state = State.create(
-        scenario.campaigns(),
-        market.total_budget,
-        market.timesteps,
-        objective=market.objective,
-        policy=policy,
-        policy_params=params,
-        seed=seed,
-    )
+    state = plan_state(market, seed, scenario.campaigns(), policy=policy, policy_params=params)
     ai = AI(state)
     market_rng = environment_rng(market, seed)
     lag_rng = np.random.default_rng(
@@ -196,6 +188,25 @@ def _lag_rows(windows: list[int], shares: list[float], ages: int) -> np.ndarray:
     return np.array([lag_pmf(w, s, ages) for w, s in zip(windows, shares, strict=True)])
 
 
+def _reported_alike(
+    market: Scenario,
+    windows: list[int],
+    shares: list[float],
+    platforms: list[str | None],
+    ages: int,
+    half_credits: float = 0.0,
+) -> LagScenario:
+    """A lag market whose revenue is reported with its conversions (the same pmf for both)."""
+    return LagScenario(
+        market,
+        _lag_rows(windows, shares, ages),
+        _lag_rows(windows, shares, ages),
+        platforms,
+        half_credits=half_credits,
+        description=market.description,
+    )
+
+
 def lag_scenarios() -> list[LagScenario]:
     """The bench's lag markets: lag differing by campaign, short and long windows, revenue
     lagging conversions, fractional counts. Written for this bench, not tuned on."""
@@ -216,12 +227,8 @@ def lag_scenarios() -> list[LagScenario]:
     )
     windows, shares = [30, 30, 1, 1, 1, 1], [0.35, 0.4, 1.0, 1.0, 1.0, 1.0]
     scenarios.append(
-        LagScenario(
-            market,
-            _lag_rows(windows, shares, ages),
-            _lag_rows(windows, shares, ages),
-            ["google", "google", "meta", "meta", "meta", "meta"],
-            description=market.description,
+        _reported_alike(
+            market, windows, shares, ["google", "google", "meta", "meta", "meta", "meta"], ages
         )
     )
 
@@ -267,16 +274,7 @@ def lag_scenarios() -> list[LagScenario]:
         dispersion=0.1,
     )
     windows, shares = [7, 7, 2, 2, 1], [0.3, 0.45, 0.8, 0.85, 1.0]
-    scenarios.append(
-        LagScenario(
-            market,
-            _lag_rows(windows, shares, ages),
-            _lag_rows(windows, shares, ages),
-            [None] * 5,
-            half_credits=0.5,
-            description=market.description,
-        )
-    )
+    scenarios.append(_reported_alike(market, windows, shares, [None] * 5, ages, half_credits=0.5))
 
     # 4. Many campaigns on two platforms: Google's 30-day lag, Meta's 1-day; S-curves.
     rng = np.random.default_rng(9303)
@@ -299,13 +297,7 @@ def lag_scenarios() -> list[LagScenario]:
     windows = [30 if g else 1 for g in google]
     shares = [float(s) if g else 1.0 for g, s in zip(google, rng.uniform(0.3, 0.6, n), strict=True)]
     scenarios.append(
-        LagScenario(
-            market,
-            _lag_rows(windows, shares, ages),
-            _lag_rows(windows, shares, ages),
-            ["google" if g else "meta" for g in google],
-            description=market.description,
-        )
+        _reported_alike(market, windows, shares, ["google" if g else "meta" for g in google], ages)
     )
     return scenarios
 

@@ -17,6 +17,7 @@ from bench.simulate.metrics import RunMetrics, score
 from bench.simulate.oracle import oracle
 from bench.simulate.scenarios import Scenario, get_scenario
 from oktapi.engine.ai import AI, Results
+from oktapi.engine.policies import DEFAULT_POLICY
 from oktapi.engine.policies.response_curve import ResponseCurvePolicy
 from oktapi.engine.state import Campaign, State
 
@@ -58,6 +59,29 @@ def campaigns_of(scenario: Scenario) -> list[Campaign]:
     ]
 
 
+def plan_state(
+    scenario: Scenario,
+    seed: int,
+    campaigns: list[Campaign] | None = None,
+    *,
+    policy: str = DEFAULT_POLICY,
+    policy_params: dict | None = None,
+    step: float = 0.05,
+) -> State:
+    """A new plan over the scenario's budget, horizon and objective; its campaigns are
+    `campaigns_of(scenario)` unless given (a plan that sees platforms, or only some)."""
+    return State.create(
+        campaigns_of(scenario) if campaigns is None else campaigns,
+        scenario.total_budget,
+        scenario.timesteps,
+        objective=scenario.objective,
+        policy=policy,
+        policy_params=policy_params,
+        step=step,
+        seed=seed,
+    )
+
+
 def run(
     scenario: Scenario | str,
     policy: str = "even",
@@ -74,16 +98,7 @@ def run(
     """
     if isinstance(scenario, str):
         scenario = get_scenario(scenario)
-    state = State.create(
-        campaigns_of(scenario),
-        scenario.total_budget,
-        scenario.timesteps,
-        objective=scenario.objective,
-        policy=policy,
-        policy_params=params,
-        step=step,
-        seed=seed,
-    )
+    state = plan_state(scenario, seed, policy=policy, policy_params=params, step=step)
     ai = AI(state)
     if tell_shapes:
         if not isinstance(ai.policy, ResponseCurvePolicy):
