@@ -9,7 +9,6 @@ timestep 30, then N more round trips are timed; p50/p95/max are printed. Loopbac
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,12 +44,6 @@ def _report(allocation: dict[str, Any], rng: np.random.Generator) -> dict[str, A
             for item in allocation["allocations"]
         ],
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _environment(data_dir: Path) -> dict[str, str]:
@@ -126,7 +119,9 @@ def main() -> int:
             print(init.stdout, init.stderr, file=sys.stderr)
             return 1
         if arguments.server == "uvicorn":
-            port = _free_port()
+            from scripts.service_process import free_port
+
+            port = free_port()
             server = subprocess.Popen(
                 [
                     sys.executable,
