@@ -154,6 +154,20 @@ class PlanCampaignPublic(BaseModel):
     max_budget: float | None = None
 
 
+class LearnedFromPublic(BaseModel):
+    """What a plan's first allocation learnt from before the plan began."""
+
+    timesteps: int = Field(
+        description="Timesteps of the plan's length the days before its start made (0: none)."
+    )
+    history_days: int = Field(description="Campaign-days of history sent before the plan.")
+    history_campaign_ids: list[str] = Field(
+        default_factory=list, description="The campaigns those history days are of."
+    )
+    plan_days: int = Field(description="Campaign-days reported to earlier plans.")
+    plan_ids: list[str] = Field(description="The earlier plans those days were reported to.")
+
+
 class PlanPublic(BaseModel):
     """A plan as callers see it: its settings, where it stands, and the current allocation."""
 
@@ -189,6 +203,11 @@ class PlanPublic(BaseModel):
         default=None, description="Per campaign: its name and the plan's own rules for it."
     )
     note: str | None = Field(default=None, description="What a change did, when it was delayed.")
+    learned_from: LearnedFromPublic | None = Field(
+        default=None,
+        description="What the first allocation learnt from: campaign history and earlier plans "
+        "over the same campaigns (a day of a campaign counts once, from the latest source).",
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -62,6 +62,7 @@ def plan_public(plan: dict[str, Any], note: str | None = None) -> PlanPublic:
             for cid in plan["campaign_ids"]
         ],
         note=note,
+        learned_from=plan.get("learned_from"),
         created_at=plan["created_at"],
         updated_at=plan["updated_at"],
     )

@@ -131,6 +131,7 @@ def create_plan(
         "learned_from": {
             "timesteps": prior_timesteps,
             "history_days": learned.history_days,
+            "history_campaign_ids": learned.history_campaign_ids,
             "plan_days": learned.plan_days,
             "plan_ids": learned.plan_ids,
         },

@@ -28,6 +28,7 @@ class Learned:
 
     prior: PriorDays
     history_days: int  # campaign-days from the history
+    history_campaign_ids: list[str]  # the campaigns those days are of, in the plan's order
     plan_days: int  # campaign-days from earlier plans
     plan_ids: list[str]
 
@@ -99,6 +100,11 @@ def prior_days(
     return Learned(
         prior=prior,
         history_days=int((source == 1).sum()),
+        history_campaign_ids=[
+            campaign_id
+            for campaign_id, counted in zip(campaign_ids, (source == 1).any(axis=0), strict=True)
+            if counted
+        ],
         plan_days=int((source == 2).sum()),
         plan_ids=plan_ids,
     )

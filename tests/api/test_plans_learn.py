@@ -58,13 +58,16 @@ def test_the_first_allocation_follows_the_campaigns_history(
     )
     budgets = _budgets(plan)
     assert budgets[strong] > 1.5 * budgets[weak]
-    stored = db["plans"].find_one({"_id": plan["id"]})
-    assert stored["learned_from"] == {
+    learned = {
         "timesteps": 28,
         "history_days": 56,
+        "history_campaign_ids": [weak, strong],
         "plan_days": 0,
         "plan_ids": [],
     }
+    assert plan["learned_from"] == learned
+    shown = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert shown["learned_from"] == learned
     created = client.get(
         "/audit", params={"plan_id": plan["id"], "action": "plan.created"}, headers=admin_headers
     ).json()
@@ -75,6 +78,13 @@ def test_the_first_allocation_follows_the_campaigns_history(
     ids = [insert_campaign(db, fresh_client, name) for name in ("Strong", "Weak")]
     cold = create_plan(client, admin_headers, fresh_client, ids, total_budget=6000.0, timesteps=30)
     assert len(set(_budgets(cold).values())) == 1
+    assert cold["learned_from"] == {
+        "timesteps": 0,
+        "history_days": 0,
+        "history_campaign_ids": [],
+        "plan_days": 0,
+        "plan_ids": [],
+    }
 
     # Learnt curves answer forecasts before the plan's first results; a blind plan cannot.
     ask = {"timestep_budgets": [100, 400]}
@@ -128,9 +138,8 @@ def test_weekly_timesteps_learn_from_weeks_of_history(
         start="2026-09-01",
         timestep_days=7,
     )
-    stored = db["plans"].find_one({"_id": plan["id"]})
-    assert stored["learned_from"]["timesteps"] == 4
-    assert stored["learned_from"]["history_days"] == 56
+    assert plan["learned_from"]["timesteps"] == 4
+    assert plan["learned_from"]["history_days"] == 56
 
 
 def test_a_plan_learns_from_an_earlier_plan_over_the_same_campaigns(
@@ -173,10 +182,12 @@ def test_a_plan_learns_from_an_earlier_plan_over_the_same_campaigns(
         start="2026-10-06",
         seed=2,
     )
-    stored = db["plans"].find_one({"_id": second["id"]})
-    assert stored["learned_from"]["plan_ids"] == [first["id"]]
-    assert stored["learned_from"]["plan_days"] == 10
-    assert stored["learned_from"]["history_days"] == 0
+    listed = client.get(f"/clients/{client_id}/plans", headers=admin_headers).json()
+    learned = next(p["learned_from"] for p in listed if p["id"] == second["id"])
+    assert learned["plan_ids"] == [first["id"]]
+    assert learned["plan_days"] == 10
+    # the search days sent as history were reported to the first plan: learnt from it only
+    assert learned["history_days"] == 0 and learned["history_campaign_ids"] == []
     budgets = _budgets(second)
     assert budgets[social] > 1.5 * budgets[search]
 
@@ -253,5 +264,5 @@ def test_a_plan_of_year_long_timesteps_looks_back_three_years_at_most(
         start="2026-09-01",
         timestep_days=366,
     )
-    stored = db["plans"].find_one({"_id": plan["id"]})
-    assert stored["learned_from"]["history_days"] == 3  # the 2023 days are too old
+    assert plan["learned_from"]["history_days"] == 3  # the 2023 days are too old
+    assert plan["learned_from"]["history_campaign_ids"] == [ids[0]]
