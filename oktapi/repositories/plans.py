@@ -108,8 +108,8 @@ class PlanRepository:
         self, principal: Principal, client_id: str, campaign_ids: list[str]
     ) -> list[dict[str, Any]]:
         """The client's plans over any of these campaigns, oldest first (what a new one learns
-        from): only the fields that place their timesteps in days."""
-        fields = ("campaign_ids", "start", "timestep_days", "created_at", "version")
+        from): only the fields that place their timesteps in days, and its restatements' count."""
+        fields = ("campaign_ids", "start", "timestep_days", "created_at", "version", "restatements")
         return list(
             self._plans.find(
                 scoped(principal, {"client_id": client_id, "campaign_ids": {"$in": campaign_ids}}),

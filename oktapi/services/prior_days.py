@@ -6,6 +6,10 @@ days of its timestep. A day of a campaign counts once: an earlier plan's figures
 the history's (the later plan's, if two covered it), so a day sent as history and reported to a
 plan is not learnt twice. The engine turns the days into the plan's timesteps
 (``engine/warm_start.py``).
+
+How figures mature is learnt from the restatements of the figures that count: a history day's
+own revisions, and an earlier plan's restatements (and confirmations) of its figure sets, their
+ages in that plan's timesteps turned into days.
 """
 
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ from pymongo.database import Database
 
 from oktapi.engine.warm_start import DayRevision, PriorDays, prior_days_wanted
 from oktapi.repositories.plans import PlanRepository
-from oktapi.repositories.results import ResultRepository
+from oktapi.repositories.results import ResultRepository, figure_set_id
 from oktapi.scope import Principal
 
 
@@ -54,9 +58,12 @@ def prior_days(
     position = {campaign_id: index for index, campaign_id in enumerate(campaign_ids)}
     prior = PriorDays.empty(length, n)
     source = np.zeros((length, n), dtype=np.int8)  # 0 none, 1 history, 2 a plan
+    # Whose figures each day of a campaign holds: a history day's id or a plan's figure set id.
+    owner = np.full((length, n), None, dtype=object)
+    revisions: dict[str, list[DayRevision]] = {}  # by owner: what taught how figures mature
 
     def put(
-        day: date, column: int, figures: tuple[float, float, float], after: int, kind: int
+        day: date, column: int, figures: tuple[float, float, float], after: int, key: str
     ) -> None:
         row = (day - first).days
         if 0 <= row < length:
@@ -64,14 +71,16 @@ def prior_days(
             prior.revenue[row, column] = figures[2]
             prior.recorded[row, column] = True
             prior.reported_after[row, column] = max(after, 0)
-            source[row, column] = kind
+            source[row, column] = 2 if key in plan_sets else 1
+            owner[row, column] = key
 
     store = ResultRepository(db)
+    plan_sets: dict[str, dict[str, Any]] = {}  # figure set id -> the set, of the sets learnt
     for doc in store.history_before(campaign_ids, first.isoformat(), start.isoformat()):
         day, column = date.fromisoformat(doc["date"]), position[doc["campaign_id"]]
         figures = (float(doc["spend"]), float(doc["conversions"]), float(doc["revenue"] or 0.0))
-        put(day, column, figures, (_reported_on(doc) - day).days - 1, 1)
-        prior.revisions.extend(_revisions(doc, day, column))
+        put(day, column, figures, (_reported_on(doc) - day).days - 1, doc["_id"])
+        revisions[doc["_id"]] = _revisions(doc, day, column)
 
     plan_ids = []
     for plan in PlanRepository(db).over_campaigns(principal, client_id, campaign_ids):
@@ -84,6 +93,7 @@ def prior_days(
         sets = store.figure_sets_of_campaigns(plan["_id"], range(lowest, highest), shared)
         if sets:
             plan_ids.append(plan["_id"])
+        plan_sets.update({figure_set["_id"]: figure_set for figure_set in sets})
         for figure_set in sets:
             timestep = int(figure_set["timestep"])
             figures = (
@@ -96,7 +106,14 @@ def prior_days(
             for offset in range(days):
                 day = plan_start + timedelta(days=timestep * days + offset)
                 if day < start:
-                    put(day, column, figures, late + days - 1 - offset, 2)
+                    put(day, column, figures, late + days - 1 - offset, figure_set["_id"])
+        if any(int(f.get("observed_at", f["timestep"])) > int(f["timestep"]) for f in sets):
+            restatements = store.restatements(plan["_id"], 0, int(plan.get("restatements", 0)))
+            for key, revision in _plan_revisions(plan, restatements, position, days):
+                if key in plan_sets:
+                    revisions.setdefault(key, []).append(revision)
+    counted = set(owner[owner != None].tolist())  # noqa: E711 (numpy's elementwise test)
+    prior.revisions.extend(r for key, found in revisions.items() if key in counted for r in found)
     return Learned(
         prior=prior,
         history_days=int((source == 1).sum()),
@@ -108,6 +125,32 @@ def prior_days(
         plan_days=int((source == 2).sum()),
         plan_ids=plan_ids,
     )
+
+
+def _plan_revisions(
+    plan: dict[str, Any],
+    restatements: list[dict[str, Any]],
+    position: dict[str, int],
+    days: int,
+) -> list[tuple[str, DayRevision]]:
+    """An earlier plan's restatements of its campaigns' figures (by figure set id), with their
+    ages in its timesteps turned into days: how its figures grew, and when."""
+    found = []
+    for restatement in restatements:
+        timestep = int(restatement["timestep"])
+        for item in restatement["changes"] + restatement.get("confirmed", []):
+            if item["campaign_id"] not in position:
+                continue
+            before, after = item["before"], item["after"]
+            revision = DayRevision(
+                campaign=position[item["campaign_id"]],
+                age_before=max(int(item["previous_observed_at"]) - timestep, 0) * days,
+                age_after=max(int(restatement["observed_at"]) - timestep, 0) * days,
+                before=(float(before["conversions"]), float(before.get("revenue") or 0.0)),
+                after=(float(after["conversions"]), float(after.get("revenue") or 0.0)),
+            )
+            found.append((figure_set_id(plan["_id"], timestep, item["campaign_id"]), revision))
+    return found
 
 
 def _revisions(doc: dict[str, Any], day: date, column: int) -> list[DayRevision]:

@@ -266,3 +266,70 @@ def test_a_plan_of_year_long_timesteps_looks_back_three_years_at_most(
     )
     assert plan["learned_from"]["history_days"] == 3  # the 2023 days are too old
     assert plan["learned_from"]["history_campaign_ids"] == [ids[0]]
+
+
+def test_an_earlier_plans_restatements_teach_the_next_plan_how_late_conversions_arrive(
+    client: TestClient, db, admin_headers
+) -> None:
+    """A plan whose timesteps were first reported with 6 conversions and restated later with 10:
+    the next plan over the same campaigns starts knowing a fresh figure is far from final."""
+    client_id = insert_client(db)
+    ids = [insert_campaign(db, client_id, name) for name in ("A", "B")]
+
+    def run_first_plan(restate: bool) -> dict[str, Any]:
+        first = create_plan(
+            client,
+            admin_headers,
+            client_id,
+            ids,
+            total_budget=1000.0,
+            timesteps=5,
+            start="2026-10-01",
+            seed=1,
+        )
+        allocation = first["allocation"]
+        reported = []
+        for timestep in range(5):
+            results = [
+                {"campaign_id": cid, "spend": budget, "conversions": 6.0}
+                for cid, budget in _budgets({"allocation": allocation}).items()
+            ]
+            reported.append(results)
+            body = {"timestep": timestep, "results": results}
+            response = client.post(
+                f"/plans/{first['id']}/results", json=body, headers=admin_headers
+            )
+            assert response.status_code == 200, response.text
+            allocation = response.json().get("allocation") or response.json()
+            if restate and timestep >= 2:  # the timestep two before grew to its final count
+                final = [{**row, "conversions": 10.0} for row in reported[timestep - 2]]
+                restated = client.put(
+                    f"/plans/{first['id']}/results/{timestep - 2}",
+                    json={"results": final},
+                    headers=admin_headers,
+                )
+                assert restated.status_code == 200, restated.text
+        return first
+
+    def next_plan() -> dict[str, Any]:
+        return create_plan(
+            client,
+            admin_headers,
+            client_id,
+            ids,
+            total_budget=3000.0,
+            timesteps=10,
+            start="2026-10-06",
+            seed=2,
+        )
+
+    unrestated = run_first_plan(restate=False)
+    shares = [item["maturity"] for item in next_plan()["allocation"]["allocations"]]
+    assert all(share is None or share == 1.0 for share in shares)
+    client.delete(f"/plans/{unrestated['id']}", headers=admin_headers)
+
+    restated = run_first_plan(restate=True)
+    second = next_plan()
+    assert second["learned_from"]["plan_ids"] == [restated["id"]]
+    shares = [item["maturity"] for item in second["allocation"]["allocations"]]
+    assert all(share is not None and share < 0.8 for share in shares)
