@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import multiprocessing
 
 import numpy as np
 
 from bench.simulate.metrics import expected_by_timestep
 from bench.simulate.oracle import best_split, oracle
-from bench.simulate.run import campaigns_of, environment_rng
+from bench.simulate.parallel import fork_map
+from bench.simulate.run import environment_rng, plan_state
 from bench.simulate.scenarios import SCENARIOS, Scenario, fresh_scenarios, holdout_scenarios
 from bench.simulate.warm_start_bench import FIRST_WEEK, history_days
 from oktapi.engine.ai import AI, Results
-from oktapi.engine.policies import DEFAULT_POLICY
 from oktapi.engine.policies.response_curve import ResponseCurvePolicy
-from oktapi.engine.state import State
 from oktapi.engine.warm_start import warm_start
 
 COLUMNS = ("warm", "warm, best week", "told", "bounded oracle")
@@ -38,15 +36,7 @@ _SCENARIOS: dict[str, Scenario] = {}
 
 def _warm(scenario: Scenario, seed: int, told: bool) -> np.ndarray:
     params = {"max_change": None} if told else None
-    state = State.create(
-        campaigns_of(scenario),
-        scenario.total_budget,
-        scenario.timesteps,
-        objective=scenario.objective,
-        policy=DEFAULT_POLICY,
-        policy_params=ResponseCurvePolicy.validate_params(params),
-        seed=seed,
-    )
+    state = plan_state(scenario, seed, policy_params=ResponseCurvePolicy.validate_params(params))
     warm_start(state, history_days(scenario, seed), 1)
     ai = AI(state)
     if told:
@@ -114,8 +104,7 @@ def run_ceilings(
     for scenario in scenarios:
         oracle(scenario)  # once here, inherited by the workers
     tasks = [(s.name, seed) for s in scenarios for seed in range(seeds)]
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        outcomes = pool.map(_task, tasks, chunksize=1)
+    outcomes = fork_map(_task, tasks, jobs)
     rows = {
         s.name: {c: float(np.mean([o[c] for n, o in outcomes if n == s.name])) for c in COLUMNS}
         for s in scenarios
