@@ -11,6 +11,7 @@ from oktapi.routers import (
     history,
     plan_changes,
     plans,
+    policies,
     users,
 )
 
@@ -23,6 +24,7 @@ ROUTERS = [
     audit.router,
     plans.router,
     plan_changes.router,
+    policies.router,
     forecast.router,
     history.router,
     app.router,

@@ -73,3 +73,22 @@ def severe_console_entries(browser: WebDriver, service: ServiceProcess) -> list[
             and not entry["message"].startswith(f"{service.base_url}/app")
         )
     ]
+
+
+def open_plan(browser: WebDriver, service: ServiceProcess, password: str, plan_id: str) -> None:
+    log_in(browser, service, password)
+    wait(browser).until(seen.visibility_of_element_located((By.LINK_TEXT, "Q1 push")))
+    browser.get(f"{service.base_url}/app#/plans/{plan_id}")
+    wait(browser).until(seen.visibility_of_element_located((By.ID, "plan-edit-form")))
+
+
+def retype(browser: WebDriver, element_id: str, text: str) -> None:
+    field = browser.find_element(By.ID, element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def field_error(browser: WebDriver, input_id: str) -> str:
+    wait(browser).until(lambda b: b.find_element(By.ID, input_id).get_attribute("aria-invalid"))
+    described = browser.find_element(By.ID, input_id).get_attribute("aria-describedby")
+    return browser.find_element(By.ID, described.split()[0]).text

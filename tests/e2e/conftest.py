@@ -8,9 +8,10 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from scripts.dashboard_browser import DemoPlan, chromium, seed_demo
+from scripts.dashboard_browser import DemoPlan, chromium, seed_demo, seed_plan
 from scripts.service_process import ServiceProcess
 
 
@@ -47,6 +48,28 @@ def service(
 @pytest.fixture(scope="module")
 def demo(service: ServiceProcess, admin_password: str) -> DemoPlan:
     return seed_demo(service.base_url, password=admin_password)
+
+
+@pytest.fixture
+def plan_id(service: ServiceProcess, demo: DemoPlan) -> str:
+    """A plan of its own per test (over the demo's campaigns, 3 timesteps reported)."""
+    return seed_plan(
+        service.base_url,
+        token=demo.token,
+        client_id=demo.client_id,
+        campaign_ids=demo.campaign_ids,
+        names=demo.names,
+        name=f"Edited plan {secrets.token_hex(3)}",
+        closed_timesteps=3,
+    )
+
+
+@pytest.fixture
+def api(service: ServiceProcess, demo: DemoPlan) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=service.base_url, headers={"Authorization": f"Bearer {demo.token}"}, timeout=60
+    ) as client:
+        yield client
 
 
 @pytest.hookimpl(wrapper=True)

@@ -6,8 +6,6 @@ campaign removed and added back; stop and delete ask first; a history file with 
 refused with that row named, a good one recorded.
 """
 
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,46 +16,19 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select
 
-from scripts.dashboard_browser import DemoPlan, seed_plan
+from scripts.dashboard_browser import DemoPlan
 from scripts.service_process import ServiceProcess
-from tests.e2e.browsing import chart_data, log_in, severe_console_entries, wait
+from tests.e2e.browsing import (
+    chart_data,
+    field_error,
+    log_in,
+    open_plan,
+    retype,
+    severe_console_entries,
+    wait,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def plan_id(service: ServiceProcess, demo: DemoPlan) -> str:
-    """A plan of its own per test (over the demo's campaigns, 3 timesteps reported)."""
-    return seed_plan(
-        service.base_url,
-        token=demo.token,
-        client_id=demo.client_id,
-        campaign_ids=demo.campaign_ids,
-        names=demo.names,
-        name=f"Edited plan {secrets.token_hex(3)}",
-        closed_timesteps=3,
-    )
-
-
-@pytest.fixture
-def api(service: ServiceProcess, demo: DemoPlan) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=service.base_url, headers={"Authorization": f"Bearer {demo.token}"}, timeout=60
-    ) as client:
-        yield client
-
-
-def open_plan(browser: WebDriver, service: ServiceProcess, password: str, plan_id: str) -> None:
-    log_in(browser, service, password)
-    wait(browser).until(seen.visibility_of_element_located((By.LINK_TEXT, "Q1 push")))
-    browser.get(f"{service.base_url}/app#/plans/{plan_id}")
-    wait(browser).until(seen.visibility_of_element_located((By.ID, "plan-edit-form")))
-
-
-def retype(browser: WebDriver, element_id: str, text: str) -> None:
-    field = browser.find_element(By.ID, element_id)
-    field.clear()
-    field.send_keys(text)
 
 
 def allocation_row(browser: WebDriver, campaign_id: str) -> str:
@@ -69,12 +40,6 @@ def allocation_row(browser: WebDriver, campaign_id: str) -> str:
 def given(api: httpx.Client, plan_id: str) -> dict[str, float]:
     allocation = api.get(f"/plans/{plan_id}/allocation").json()["allocations"]
     return {a["campaign_id"]: a["budget"] for a in allocation}
-
-
-def field_error(browser: WebDriver, input_id: str) -> str:
-    wait(browser).until(lambda b: b.find_element(By.ID, input_id).get_attribute("aria-invalid"))
-    described = browser.find_element(By.ID, input_id).get_attribute("aria-describedby")
-    return browser.find_element(By.ID, described.split()[0]).text
 
 
 def choose_campaign(browser: WebDriver, campaign_id: str) -> None:

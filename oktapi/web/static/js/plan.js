@@ -10,6 +10,7 @@ import { curvesSection } from "./plan-curves.js";
 import { METRICS, budgetSeries, isClosed, planNames, resultSeries } from "./plan-data.js";
 import { planEditForm } from "./plan-edit.js";
 import { planEndSection } from "./plan-end.js";
+import { loadPolicies, planPolicyForm } from "./plan-policy.js";
 import { outlookSection } from "./plan-outlook.js";
 import { restateForm } from "./plan-restate.js";
 import { planUploadForm, resultsForm } from "./plan-results.js";
@@ -192,10 +193,11 @@ export async function renderPlan(main, { planId, current, flash }) {
   main.setAttribute("aria-busy", "true");
   try {
     const plan = await api.get(`/plans/${api.id(planId)}`);
-    const [client, campaigns, history] = await Promise.all([
+    const [client, campaigns, history, policies] = await Promise.all([
       api.get(`/clients/${api.id(plan.client_id)}`),
       api.getAll(`/clients/${api.id(plan.client_id)}/campaigns`),
       api.get(`/plans/${api.id(planId)}/history`),
+      loadPolicies(),
     ]);
     if (!current()) return;
     const entries = history.entries ?? [];
@@ -224,6 +226,7 @@ export async function renderPlan(main, { planId, current, flash }) {
       restate: restateForm({ plan, entries, names, refresh }),
       upload: planUploadForm({ plan, names, refresh }),
       edit: running ? planEditForm({ plan, formats, currency, refresh }) : null,
+      policy: running ? planPolicyForm({ plan, policies, currency, refresh }) : null,
       campaigns: running
         ? campaignsSection({ plan, campaigns, names, formats, currency, refresh, selected: flash?.campaignId })
         : null,
@@ -254,7 +257,7 @@ export async function renderPlan(main, { planId, current, flash }) {
       outlook ? outlook.section : null,
       curves ? curves.section : null,
       whatIf,
-      group("plan-changes", "Change the plan", ["edit", "campaigns", "end"]),
+      group("plan-changes", "Change the plan", ["edit", "policy", "campaigns", "end"]),
     );
     budgets.draw();
     results.draw();
