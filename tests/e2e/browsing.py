@@ -92,3 +92,22 @@ def field_error(browser: WebDriver, input_id: str) -> str:
     wait(browser).until(lambda b: b.find_element(By.ID, input_id).get_attribute("aria-invalid"))
     described = browser.find_element(By.ID, input_id).get_attribute("aria-describedby")
     return browser.find_element(By.ID, described.split()[0]).text
+
+
+def one_decimal(value: float) -> str:
+    """A count as the page writes it: at most one decimal."""
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def curves_drawn(browser: WebDriver, key: str = "curves") -> dict | None:
+    """Per role (expected, current, band) the datasets Chart.js holds for a curves chart."""
+    return browser.execute_script(
+        """
+        const chart = window.Chart && Chart.getChart(document.getElementById(arguments[0]));
+        if (!chart) return null;
+        const out = {};
+        for (const d of chart.data.datasets) (out[d.role] ||= []).push({label: d.label, data: d.data});
+        return out;
+        """,
+        f"{key}-chart",
+    )

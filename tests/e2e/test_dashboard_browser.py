@@ -19,7 +19,9 @@ from scripts.service_process import ServiceProcess
 from tests.e2e.browsing import (
     api_get,
     chart_data,
+    curves_drawn,
     log_in,
+    one_decimal,
     painted_pixels,
     severe_console_entries,
     wait,
@@ -237,25 +239,6 @@ def test_restated_timesteps_are_marked_in_the_results_chart_and_table(
     rows = browser.find_elements(By.CSS_SELECTOR, "#results-table tbody tr")
     assert "revision 2" in rows[2].text and "restated-row" in rows[2].get_attribute("class")
     assert rows[1].text.endswith("no")
-
-
-def one_decimal(value: float) -> str:
-    """A count as the page writes it: at most one decimal."""
-    return f"{value:,.1f}".removesuffix(".0")
-
-
-def curves_drawn(browser: WebDriver, key: str = "curves") -> dict | None:
-    """Per role (expected, current, band) the datasets Chart.js holds for a curves chart."""
-    return browser.execute_script(
-        """
-        const chart = window.Chart && Chart.getChart(document.getElementById(arguments[0]));
-        if (!chart) return null;
-        const out = {};
-        for (const d of chart.data.datasets) (out[d.role] ||= []).push({label: d.label, data: d.data});
-        return out;
-        """,
-        f"{key}-chart",
-    )
 
 
 def test_the_learned_curves_are_drawn_and_a_what_if_answers_in_euros(

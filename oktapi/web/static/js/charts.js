@@ -81,11 +81,21 @@ export function lines(canvas, { labels, series, marked, formatValue, axisValue }
 /**
  * Response curves: per campaign the expected outcome over a budget grid (a line), its 80%
  * interval (a light band) and the campaign's current budget (a large point on its line).
- * `series`: [{name, points: [{x, y}], lower: [{x, y}], upper: [{x, y}], current: {x, y}}].
+ * `series`: [{name, points: [{x, y}], lower: [{x, y}], upper: [{x, y}], current: {x, y} | null}].
+ * `budgetFromZero` false lets the budget axis start where the grid does (a range chosen).
  */
 export function curves(
   canvas,
-  { series, budgetTitle = "Budget in one timestep", valueTitle, formatBudget, axisBudget, formatValue, axisValue },
+  {
+    series,
+    budgetTitle = "Budget in one timestep",
+    budgetFromZero = true,
+    valueTitle,
+    formatBudget,
+    axisBudget,
+    formatValue,
+    axisValue,
+  },
 ) {
   const datasets = [];
   series.forEach((one, i) => {
@@ -110,7 +120,7 @@ export function curves(
     });
     datasets.push({
       label: `${one.name}: current budget`,
-      data: [one.current],
+      data: one.current ? [one.current] : [],
       role: "current",
       type: "scatter",
       parsing: false,
@@ -145,7 +155,7 @@ export function curves(
       scales: {
         x: {
           type: "linear",
-          beginAtZero: true,
+          beginAtZero: budgetFromZero,
           title: { display: true, text: budgetTitle },
           ticks: { callback: (value) => axisBudget(value) },
         },

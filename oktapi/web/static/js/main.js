@@ -7,6 +7,7 @@ import { renderClient } from "./client.js";
 import { renderClients } from "./clients.js";
 import { renderLogin } from "./login.js";
 import { renderPlan } from "./plan.js";
+import { forgetAll } from "./plan-memory.js";
 
 const main = document.getElementById("main");
 const session = document.getElementById("session");
@@ -61,11 +62,13 @@ async function show(reason) {
 
 document.getElementById("logout").addEventListener("click", () => {
   api.logout();
+  forgetAll();
   whoami.textContent = "";
   show("You are logged out.");
 });
 
 window.addEventListener("oktopus:signed-out", () => {
+  forgetAll();
   whoami.textContent = "";
   show("Your session has ended: log in again.");
 });

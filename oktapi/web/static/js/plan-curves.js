@@ -65,10 +65,20 @@ export function curvesSection(plan, names, formats) {
       if (error instanceof api.ApiError && error.status === 401) return;
       // 409: no spend yet, finished, or a policy without curves; the server says which.
       const kind = error instanceof api.ApiError && error.status === 409 ? "info" : "error";
+      const ended = kind === "info" && plan.status !== "active";
       replace(
         parts.section,
         h("h2", { id: "curves-heading" }, "Learned response curves"),
-        message(kind, h("p", {}, `No curves to show: ${error.message}`)),
+        message(
+          kind,
+          h(
+            "p",
+            {},
+            ended
+              ? `No curves to show: the service draws them only while the plan has an open timestep, and this one is ${plan.status}. It answered: “${error.message}”.`
+              : `No curves to show: ${error.message}`,
+          ),
+        ),
       );
       return;
     }

@@ -80,18 +80,24 @@ function scenarioBlock(plan, scenario, names, formats, title) {
   );
 }
 
-/** The "what if" form: a budget per timestep and an optional target; the answer below it. */
-export function whatIfSection(plan, names, formats, currency) {
+/**
+ * The "what if" form: a budget per timestep and an optional target; the answer below it. The last
+ * question answered is kept in `memory.whatIf`; when the page redraws (after an edit or an
+ * upload), `load()` asks it again so the answer shown is the plan's as it is now.
+ */
+export function whatIfSection(plan, names, formats, currency, memory) {
   const headingId = "whatif-heading";
   const revenue = plan.objective === "revenue";
+  const asked = memory.whatIf;
   const budget = numberField({
     id: "whatif-budget",
     label: `Budget per timestep (${currency})`,
-    value: plan.allocation ? plan.allocation.timestep_budget.toFixed(2) : null,
+    value: asked ? asked.budget : plan.allocation.timestep_budget.toFixed(2),
   });
   const target = numberField({
     id: "whatif-target",
     label: revenue ? "Target ROAS (optional)" : `Target CPA in ${currency} (optional)`,
+    value: asked ? asked.target : null,
     attributes: { placeholder: revenue ? "e.g. 2.5" : "e.g. 30" },
     hint: revenue
       ? "The largest budget whose last unit still brings at least this much revenue per unit."
@@ -118,8 +124,9 @@ export function whatIfSection(plan, names, formats, currency) {
     answer,
   );
   const fieldOf = { timestep_budgets: budget.input, target_cpa: target.input, target_roas: target.input };
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
+
+  /** Ask the forecast route; `again` (a redraw) says so and leaves the focus where it is. */
+  const ask = async ({ again = false } = {}) => {
     clearErrors(form);
     const body = {};
     const budgetText = budget.input.value.trim();
@@ -132,7 +139,10 @@ export function whatIfSection(plan, names, formats, currency) {
     if (budgetText !== "") body.timestep_budgets = [Number(budgetText)];
     if (targetText !== "") body[revenue ? "target_roas" : "target_cpa"] = Number(targetText);
     answer.setAttribute("aria-busy", "true");
-    replace(answer, h("p", { class: "loading", role: "status" }, "Forecasting the open timestep…"));
+    replace(
+      answer,
+      h("p", { class: "loading", role: "status" }, again ? "Forecasting your last what-if again…" : "Forecasting the open timestep…"),
+    );
     const feedback = h("div");
     await submit(form, {
       button,
@@ -147,6 +157,8 @@ export function whatIfSection(plan, names, formats, currency) {
       },
       send: async () => {
         const { body: result } = await api.call("POST", `/plans/${api.id(plan.id)}/forecast`, { json: body });
+        if (!form.isConnected) return;
+        memory.whatIf = { budget: budgetText, target: targetText };
         const blocks = result.scenarios.map((scenario) =>
           scenarioBlock(plan, scenario, names, formats, `With ${formats.exact(scenario.timestep_budget)} per timestep`),
         );
@@ -164,7 +176,18 @@ export function whatIfSection(plan, names, formats, currency) {
             ),
           );
         }
-        replace(answer, result.note ? message("info", h("p", {}, result.note)) : null, blocks);
+        replace(
+          answer,
+          again
+            ? h(
+                "p",
+                { class: "muted", id: "whatif-again" },
+                `Your last what-if, forecast again for the plan as it is now (open timestep ${plan.timestep}).`,
+              )
+            : null,
+          result.note ? message("info", h("p", {}, result.note)) : null,
+          blocks,
+        );
       },
     });
     answer.removeAttribute("aria-busy");
@@ -172,10 +195,20 @@ export function whatIfSection(plan, names, formats, currency) {
       // Refused: field problems are marked at their fields; anything else is said here.
       const marked = form.querySelector("[aria-invalid]") && !feedback.querySelector("li");
       replace(answer, marked ? null : feedback.firstChild);
+      if (again) return;
       const shown = form.querySelector("[aria-invalid]") || answer.querySelector(".message");
       if (shown && !shown.matches("input")) shown.setAttribute("tabindex", "-1");
       shown?.focus();
     }
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    ask();
   });
-  return section;
+  return {
+    section,
+    load: (stillShown) => {
+      if (memory.whatIf && stillShown()) ask({ again: true });
+    },
+  };
 }

@@ -2,7 +2,7 @@
 
 import * as api from "./api.js";
 import { lines, stackedBars } from "./charts.js";
-import { chartSection, h, replace, table, uniqueId } from "./dom.js";
+import { chartSection, h, message, replace, table, uniqueId } from "./dom.js";
 import { count, money, moneyShort, ratio } from "./format.js";
 import { allocationSection } from "./plan-allocation.js";
 import { campaignsSection } from "./plan-campaigns.js";
@@ -11,6 +11,7 @@ import { METRICS, budgetSeries, isClosed, planNames, resultSeries } from "./plan
 import { planEditForm } from "./plan-edit.js";
 import { planEndSection } from "./plan-end.js";
 import { loadPolicies, planPolicyForm } from "./plan-policy.js";
+import { remembered } from "./plan-memory.js";
 import { outlookSection } from "./plan-outlook.js";
 import { restateForm } from "./plan-restate.js";
 import { planUploadForm, resultsForm } from "./plan-results.js";
@@ -175,6 +176,20 @@ function resultsSection(plan, entries, names, formats) {
   return parts;
 }
 
+/** Where the outlook and the what-if would be: why a plan without an open timestep has none. */
+function noForecastSection(plan) {
+  const why =
+    plan.status === "stopped"
+      ? "This plan is stopped: it gives no more budgets, so there is no timestep left to forecast."
+      : `This plan is finished: all ${plan.timesteps} timesteps are reported, so there is no timestep left to forecast.`;
+  return h(
+    "section",
+    { class: "card", id: "whatif-section", "aria-labelledby": "whatif-heading" },
+    h("h2", { id: "whatif-heading" }, "Looking ahead"),
+    message("info", h("p", {}, why), h("p", {}, "The budgets and results above stay as they were reported; closed timesteps can still be restated.")),
+  );
+}
+
 function skeleton(main) {
   replace(
     main,
@@ -208,10 +223,12 @@ export async function renderPlan(main, { planId, current, flash }) {
 
     const budgets = budgetsSection(plan, entries, names, formats);
     const results = resultsSection(plan, entries, names, formats);
-    // Curves and forecasts need an open timestep; a finished or stopped plan has none.
-    const curves = plan.allocation ? curvesSection(plan, names, formats) : null;
-    const outlook = plan.allocation ? outlookSection(plan, formats) : null;
-    const whatIf = plan.allocation ? whatIfSection(plan, names, formats, currency) : null;
+    const memory = remembered(plan.id);
+    // Curves are asked for whatever the status (the service says when it has none); forecasts
+    // look at the open timestep, which a finished or stopped plan no longer has.
+    const curves = curvesSection(plan, names, formats);
+    const outlook = plan.allocation ? outlookSection(plan, formats, currency, memory) : null;
+    const whatIf = plan.allocation ? whatIfSection(plan, names, formats, currency, memory) : null;
     const running = plan.status === "active";
     const sections = {
       results: plan.allocation
@@ -255,14 +272,15 @@ export async function renderPlan(main, { planId, current, flash }) {
       allocationSection(plan, names, formats),
       group("plan-inputs", "Report results", ["results", "restate", "upload"]),
       outlook ? outlook.section : null,
-      curves ? curves.section : null,
-      whatIf,
+      curves.section,
+      whatIf ? whatIf.section : noForecastSection(plan),
       group("plan-changes", "Change the plan", ["edit", "policy", "campaigns", "end"]),
     );
     budgets.draw();
     results.draw();
-    curves?.load(current);
+    curves.load(current);
     outlook?.load(current);
+    whatIf?.load(current);
     if (flash) {
       flash.node.setAttribute("tabindex", "-1");
       flash.node.focus();
