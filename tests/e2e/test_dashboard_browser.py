@@ -182,9 +182,37 @@ def test_the_plan_page_fits_a_phone_screen(
     wait(browser).until(lambda b: (chart_data(b, "budgets") or {}).get("labels"))
     assert painted_pixels(browser, "budgets") > 5_000
     # The edit forms are there too, one column, inside the screen.
-    for form_id in ("plan-edit-form", "campaign-lock-form", "campaign-bounds-form"):
+    for form_id in (
+        "plan-edit-form",
+        "plan-policy-form",
+        "outlook-range-form",
+        "campaign-lock-form",
+        "campaign-bounds-form",
+    ):
         form = browser.find_element(By.ID, form_id)
         assert form.rect["x"] >= 0 and form.rect["x"] + form.rect["width"] <= 390, form_id
+    # The open timestep's allocation reads as one card per campaign: every figure on screen,
+    # each beside its column's name, nothing to scroll sideways for.
+    allocation = api_get(service, demo, f"/plans/{demo.plan_id}/allocation")["allocations"]
+    screen = browser.execute_script("return window.innerWidth")
+    for given in allocation:
+        row = browser.find_element(
+            By.CSS_SELECTOR, f"#allocation-section tr[data-campaign-id='{given['campaign_id']}']"
+        )
+        assert row.find_element(By.TAG_NAME, "th").text == demo.names[given["campaign_id"]]
+        cells = {}
+        for cell in row.find_elements(By.TAG_NAME, "td"):
+            assert cell.rect["x"] >= 0 and cell.rect["x"] + cell.rect["width"] <= screen
+            cells[cell.get_attribute("data-label")] = cell.text
+        assert cells["Budget"] == f"€{given['budget']:,.2f}"
+        assert cells["Expected conversions"] and cells["80% interval"]
+        assert cells["Marginal return"].startswith("€")
+    # Their column names show beside the values (the table's head is for screen readers only).
+    labels = browser.execute_script(
+        "return getComputedStyle(document.querySelector("
+        "'#allocation-section tbody td'), '::before').content"
+    )
+    assert labels == '"In the plan"'
     overflow = browser.execute_script(
         "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )

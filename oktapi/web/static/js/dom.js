@@ -22,7 +22,7 @@ export function h(tag, attributes = {}, ...children) {
 
 function append(element, children) {
   for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
+    if (child === null || child === undefined || child === false || child === "") continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
 }
@@ -34,12 +34,18 @@ export function replace(element, ...children) {
 
 /**
  * A table from a header row and body rows (cells: text or nodes); numbers right-aligned. A row is
- * a list of cells or {cells, className, attributes}.
+ * a list of cells or {cells, className, attributes}. className "stack" shows each row as a card
+ * on a phone (the column names beside the values) instead of a table to scroll sideways.
  */
 export function table({ caption, head, rows, foot, numeric = [], className = "" }) {
   const isNumeric = (index) => numeric.includes(index);
+  // Each cell names its column (data-label): a table with class "stack" reads as cards on a phone.
   const cell = (tag, value, index, scope) =>
-    h(tag, { class: isNumeric(index) ? "num" : null, scope }, value);
+    h(
+      tag,
+      { class: isNumeric(index) ? "num" : null, scope, "data-label": scope === "col" ? null : head[index] || null },
+      value,
+    );
   return h(
     "div",
     { class: "table-wrap" },

@@ -93,8 +93,15 @@ export function allocationSection(plan, names, formats) {
       rows,
       foot: ["Total", "", formats.exact(total), expectedTotal, "", "", ...(plan.missing ? [""] : [])],
       numeric: [2, 3, 4],
-      className: "allocation",
+      className: "allocation stack",
     }),
+    allocation.timestep_budget - total >= 0.005
+      ? h(
+          "p",
+          { class: "muted", id: "allocation-unplaced" },
+          `${formats.exact(allocation.timestep_budget - total)} of this timestep's ${formats.exact(allocation.timestep_budget)} is not placed: budgets are rounded down to cents${total < allocation.timestep_budget - 1 ? " and held back by the campaigns' bounds" : ""}; it stays in the plan's remaining budget.`,
+        )
+      : null,
     explained ? null : h("p", { class: "muted" }, "This plan's policy gives budgets without expectations."),
     allocation.note ? h("p", { class: "muted" }, allocation.note) : null,
   );

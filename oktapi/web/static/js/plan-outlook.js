@@ -61,7 +61,6 @@ function rangeForm(current, range, formats, currency) {
     id: "outlook-to",
     label: `To (${currency} per timestep)`,
     value: String(range ? range.to : cents(current * MULTIPLES[MULTIPLES.length - 1])),
-    hint: `Today's budget: ${formats.exact(current)}.`,
   });
   const show = h("button", { type: "submit" }, "Show this range");
   const reset = h("button", { type: "button", class: "secondary", id: "outlook-reset", hidden: !range }, "Back to ¼–3× today's");
@@ -70,6 +69,7 @@ function rangeForm(current, range, formats, currency) {
     "form",
     { id: "outlook-range-form", novalidate: true, "aria-label": "Range of budgets per timestep" },
     h("div", { class: "field-row two" }, from.node, to.node),
+    h("p", { class: "muted range-hint" }, `Today's budget per timestep: ${formats.exact(current)}.`),
     feedback,
     h("div", { class: "buttons" }, show, reset),
   );

@@ -32,9 +32,25 @@ function shown(value) {
   return value === null || value === undefined ? "" : String(value);
 }
 
+/** What a parameter may be, in words: "a whole number from 0 to 30", "a number above 0". */
+export function rangeWords(spec) {
+  const kind = spec.integer ? "a whole number" : "a number";
+  const { low, high } = spec;
+  let text = kind;
+  if (low !== null && high !== null && spec.low_inclusive && spec.high_inclusive) {
+    text = `${kind} from ${low} to ${high}`;
+  } else {
+    const bounds = [];
+    if (low !== null) bounds.push(spec.low_inclusive ? `${low} or more` : `above ${low}`);
+    if (high !== null) bounds.push(spec.high_inclusive ? `at most ${high}` : `below ${high}`);
+    if (bounds.length) text = `${kind}, ${bounds.join(" and ")}`;
+  }
+  return spec.allow_none ? `${text}, or empty for none` : text;
+}
+
 function hintOf(spec) {
   const parts = [spec.help ? `${spec.help.charAt(0).toUpperCase()}${spec.help.slice(1)}.` : ""];
-  parts.push(`Allowed: ${spec.range}${spec.allow_none ? " (leave empty for none)" : ""}.`);
+  parts.push(`Allowed: ${rangeWords(spec)}.`);
   parts.push(`Default: ${spec.default === null ? "none" : spec.default}.`);
   return parts.filter(Boolean).join(" ");
 }
@@ -103,7 +119,7 @@ export function planPolicyForm({ plan, policies, currency, refresh }) {
       const text = input.value.trim();
       const before = plan.policy_params?.[key] ?? null;
       if (input.validity.badInput || (text === "" && !spec.allow_none)) {
-        fieldError(input, `Give a number: ${spec.range}.`);
+        fieldError(input, `Give ${rangeWords(spec)}.`);
         invalid = true;
         continue;
       }
@@ -124,7 +140,10 @@ export function planPolicyForm({ plan, policies, currency, refresh }) {
         // "policy 'x': parameter 'max_change' must be …": said at that parameter's field.
         const named = /parameter '([a-z_]+)'/.exec(problem.msg)?.[1];
         const field = named ? fields.get(named) : null;
-        if (field) fieldError(field.input, problem.msg.replace(/^policy '[^']*': /, ""));
+        if (field) {
+          const got = /, got (.*)$/.exec(problem.msg)?.[1];
+          fieldError(field.input, `Must be ${rangeWords(field.spec)}${got ? `, not ${got}` : ""}.`);
+        }
         return Boolean(field);
       },
       send: async () => {

@@ -76,6 +76,7 @@ function scenarioBlock(plan, scenario, names, formats, title) {
       })),
       foot: ["Total", formats.exact(placed), outcome.format(scenario.expected), "", ""],
       numeric: [1, 2, 3],
+      className: "stack",
     }),
   );
 }
