@@ -12,6 +12,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import Select
 
 from scripts.dashboard_browser import delivered
 from scripts.service_process import ServiceProcess
@@ -155,7 +156,7 @@ def test_the_outlook_range_is_chosen_refused_when_backwards_and_reset(
     assert severe_console_entries(browser, service) == []
 
 
-def test_a_what_if_and_the_outlook_range_are_kept_when_an_edit_redraws_the_page(
+def test_a_what_if_the_outlook_range_and_the_results_metric_are_kept_when_an_edit_redraws(
     browser: WebDriver,
     service: ServiceProcess,
     admin_password: str,
@@ -170,6 +171,7 @@ def test_a_what_if_and_the_outlook_range_are_kept_when_an_edit_redraws_the_page(
         seen.text_to_be_present_in_element((By.ID, "whatif-answer"), "With €1,500.00 per timestep")
     )
     first = browser.find_element(By.ID, "whatif-answer").text
+    Select(browser.find_element(By.CSS_SELECTOR, "#results-section select")).select_by_value("cpa")
     retype(browser, "outlook-from", "300")
     retype(browser, "outlook-to", "3000")
     browser.find_element(By.CSS_SELECTOR, "#outlook-range-form button[type=submit]").click()
@@ -201,6 +203,12 @@ def test_a_what_if_and_the_outlook_range_are_kept_when_an_edit_redraws_the_page(
         lambda b: outlook_budgets(b) == pytest.approx(range_grid(300, 3000, raised))
     )
     assert browser.find_element(By.ID, "outlook-from").get_attribute("value") == "300"
+    # So does the metric the results chart was showing.
+    metric = Select(browser.find_element(By.CSS_SELECTOR, "#results-section select"))
+    assert metric.first_selected_option.text == "Cost per conversion (CPA)"
+    assert "cost per conversion" in browser.find_element(By.ID, "results-chart").get_attribute(
+        "aria-label"
+    )
     # The focus stays on what the edit said, not on the what-if answered behind it.
     assert browser.switch_to.active_element.text.startswith("Saved:")
     assert severe_console_entries(browser, service) == []

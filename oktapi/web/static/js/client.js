@@ -35,6 +35,7 @@ function campaignsTable(client, campaigns, days) {
       ],
     })),
     numeric: [2, 3, 4],
+    className: "stack",
   });
 }
 

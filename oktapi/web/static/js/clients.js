@@ -22,6 +22,7 @@ export function planTable(client, plans) {
     head: ["Plan", "Status", "Timesteps closed", "Spent", "Remaining", "Total budget"],
     rows: planRows(plans, client.currency),
     numeric: [3, 4, 5],
+    className: "stack",
   });
 }
 

@@ -47,6 +47,7 @@ function outlookTable(plan, scenarios, current, formats) {
       ],
     })),
     numeric: [0, 1, 2],
+    className: "stack",
   });
 }
 

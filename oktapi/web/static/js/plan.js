@@ -110,7 +110,7 @@ function resultsTable(data, metric, formats) {
   });
 }
 
-function resultsSection(plan, entries, names, formats) {
+function resultsSection(plan, entries, names, formats, memory) {
   const closed = entries.filter((entry) => isClosed(plan, entry));
   const headingId = "results-heading";
   if (closed.length === 0) {
@@ -125,7 +125,8 @@ function resultsSection(plan, entries, names, formats) {
     };
   }
   const preferred = plan.objective === "revenue" ? ["spend", "revenue", "roas", "conversions", "cpa"] : ["spend", "conversions", "cpa", "revenue", "roas"];
-  let metricKey = preferred[1];
+  // The metric chosen stays when the page redraws (after posting results, an upload, an edit).
+  let metricKey = preferred.includes(memory.metric) ? memory.metric : preferred[1];
   const selectId = uniqueId("metric");
   const select = h(
     "select",
@@ -165,6 +166,7 @@ function resultsSection(plan, entries, names, formats) {
   };
   select.addEventListener("change", () => {
     metricKey = select.value;
+    memory.metric = metricKey;
     data = build();
     parts.canvas.setAttribute("aria-label", label());
     parts.details.replaceChildren(
@@ -221,9 +223,9 @@ export async function renderPlan(main, { planId, current, flash }) {
     const refresh = (next) => renderPlan(main, { planId, current, flash: next });
     const currency = client.currency;
 
-    const budgets = budgetsSection(plan, entries, names, formats);
-    const results = resultsSection(plan, entries, names, formats);
     const memory = remembered(plan.id);
+    const budgets = budgetsSection(plan, entries, names, formats);
+    const results = resultsSection(plan, entries, names, formats, memory);
     // Curves are asked for whatever the status (the service says when it has none); forecasts
     // look at the open timestep, which a finished or stopped plan no longer has.
     const curves = curvesSection(plan, names, formats);
