@@ -187,6 +187,10 @@ def main() -> None:
             driver.get(f"{service.base_url}/app#/plans/{demo.plan_id}")
             wait_for_charts(driver)
             driver.save_screenshot(str(OUT / "phone-plan.png"))
+            full_page(driver, Path(tmp) / "scratch.png", 390)
+            driver.find_element(By.ID, "allocation-section").screenshot(
+                str(OUT / "phone-allocation.png")
+            )
         finally:
             driver.quit()
     for path in sorted(OUT.glob("*.png")):
