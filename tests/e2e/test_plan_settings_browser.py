@@ -130,6 +130,8 @@ def test_the_outlook_range_is_chosen_refused_when_backwards_and_reset(
     browser.find_element(By.CSS_SELECTOR, "#outlook-range-form button[type=submit]").click()
     wanted = range_grid(200, 6000, today)
     wait(browser).until(lambda b: outlook_budgets(b) == pytest.approx(wanted))
+    # The keyboard focus is back on the button pressed, not lost to the page.
+    wait(browser).until(lambda b: b.switch_to.active_element.text == "Show this range")
     scenarios = forecast(api, plan_id, {"timestep_budgets": wanted})["scenarios"]
     drawn = curves_drawn(browser, "outlook")
     assert [p["y"] for p in drawn["expected"][0]["data"]] == pytest.approx(

@@ -5,14 +5,20 @@
 import * as api from "./api.js";
 import { h, message } from "./dom.js";
 
-/** Disable the button and say what it is doing; the returned function puts it back. */
+/**
+ * Disable the button and say what it is doing; the returned function puts it back. A disabled
+ * button drops the keyboard focus: if it had it and nothing took it since, it gets it back.
+ */
 export function busy(button, busyText) {
   const idle = button.textContent;
+  const focused = document.activeElement === button;
   button.disabled = true;
   button.textContent = busyText;
   return () => {
     button.disabled = false;
     button.textContent = idle;
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (focused && lost && button.isConnected) button.focus();
   };
 }
 
