@@ -6,6 +6,7 @@ campaign removed and added back; stop and delete ask first; a history file with 
 refused with that row named, a good one recorded.
 """
 
+import re
 from pathlib import Path
 
 import httpx
@@ -70,6 +71,9 @@ def test_budget_raised_campaign_paused_and_locked_refusals_at_their_fields(
     browser.find_element(By.CSS_SELECTOR, "#plan-edit-form button[type=submit]").click()
     said = field_error(browser, "plan-total-budget")
     assert "already spent" in said
+    # Its amounts in euros, as the buyer typed and reads them, not the API's bare numbers.
+    assert said.startswith("total budget €10.00 is below")
+    assert re.search(r"\(€[\d,]+\.\d\d\)", said), said
     assert api.get(f"/plans/{plan_id}").json()["total_budget"] == before["total_budget"] == 45000
 
     # A raised budget: saved, and the page shows the new total and the open timestep's budget.
@@ -106,7 +110,9 @@ def test_budget_raised_campaign_paused_and_locked_refusals_at_their_fields(
     choose_campaign(browser, locked)
     retype(browser, "campaign-locked-budget", "5000")
     browser.find_element(By.CSS_SELECTOR, "#campaign-lock-form button[type=submit]").click()
-    assert "outside the campaign's bounds" in field_error(browser, "campaign-locked-budget")
+    said = field_error(browser, "campaign-locked-budget")
+    assert "outside the campaign's bounds" in said and "[€0.00, €600.00]" in said
+    assert said.startswith("locked budget €5,000.00")
     assert given(api, plan_id)[locked] != 5000
 
     # Locked at 300 (typed, Enter): exactly that, said in the table.

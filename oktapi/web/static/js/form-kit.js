@@ -51,6 +51,11 @@ export function withNames(text, campaignNames) {
   return named.replace(/^Value error, /, "").replace(FIELD_WORDS, (word) => word.replace("_", " "));
 }
 
+/** Bare amounts in a message about a money field, in the currency: "1000" → "€1,000.00". */
+export function moneyText(text, format) {
+  return text.replace(/(?<![\w.,])-?\d+(?:\.\d+)?(?![\w.]*\w)/g, (amount) => format(Number(amount)));
+}
+
 /** A labelled number input with an optional hint under it: {input, node}. */
 export function numberField({ id, label, value = null, hint = null, attributes = {} }) {
   const hintId = hint ? `${id}-hint` : null;
@@ -93,14 +98,18 @@ export function refuseLocally(form, feedback, text = "Some fields need fixing; s
 
 /**
  * The server refused: each problem goes to `place(problem)` (true when it marked a field or a
- * row), the others are listed under `heading` in the feedback. Problems are {loc, msg}.
+ * row), the others are listed under `heading` in the feedback. Problems are {loc, msg}; `money`
+ * ({fields, format}) writes the amounts of those fields' messages in the client's currency.
  */
-export function showRefusal(form, feedback, error, { heading, names, place = () => false }) {
+export function showRefusal(form, feedback, error, { heading, names, money, place = () => false }) {
   const problems =
     error instanceof api.ApiError ? error.problems : [{ loc: [], msg: `Something went wrong: ${error.message}` }];
   const general = [];
   for (const raw of problems) {
-    const problem = { loc: raw.loc, msg: withNames(raw.msg, names) };
+    let msg = withNames(raw.msg, names);
+    // `money` = {fields, format}: a message about one of those fields has its amounts in the currency.
+    if (money && raw.loc[0] === "body" && money.fields.includes(raw.loc[1])) msg = moneyText(msg, money.format);
+    const problem = { loc: raw.loc, msg };
     if (!place(problem)) general.push(problem.msg);
   }
   const title = typeof heading === "function" ? heading(error) : heading;

@@ -36,7 +36,7 @@ function numberOrNull(text) {
 }
 
 /** One small form: its own feedback and button, refusals placed at its fields. */
-function smallForm({ id, fields, buttonText, busyText, extra = [], send, inputs, heading }) {
+function smallForm({ id, fields, buttonText, busyText, extra = [], send, inputs, heading, money }) {
   const feedback = h("div", { class: "form-feedback" });
   const button = h("button", { type: "submit" }, buttonText);
   const form = h("form", { id, class: "small-form", novalidate: true }, fields, feedback, h("div", { class: "buttons" }, button, extra));
@@ -46,6 +46,7 @@ function smallForm({ id, fields, buttonText, busyText, extra = [], send, inputs,
       busyText: runBusy,
       feedback,
       heading,
+      money,
       place: (problem) => {
         const input = problem.loc[0] === "body" ? inputs[problem.loc[1]] : null;
         if (input) fieldError(input, problem.msg);
@@ -111,6 +112,7 @@ function editor({ plan, rule, campaign, names, formats, currency, refresh }) {
     extra: [unlock],
     inputs: { locked_budget: lockField.input },
     heading: "The budget was not locked:",
+    money: { fields: ["locked_budget", "min_budget", "max_budget"], format: formats.exact },
     send: (json) => patch(json, json.locked_budget === null ? `${name} is unlocked.` : `${name} is locked at ${formats.exact(json.locked_budget)}.`),
   });
   lock.form.addEventListener("submit", (event) => {
@@ -134,6 +136,7 @@ function editor({ plan, rule, campaign, names, formats, currency, refresh }) {
     busyText: "Saving…",
     inputs: { min_budget: minField.input, max_budget: maxField.input },
     heading: "The bounds were not changed:",
+    money: { fields: ["locked_budget", "min_budget", "max_budget"], format: formats.exact },
     send: (json) => patch(json, `${name}'s bounds in this plan are saved.`),
   });
   bounds.form.addEventListener("submit", (event) => {

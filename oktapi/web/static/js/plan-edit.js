@@ -79,6 +79,7 @@ export function planEditForm({ plan, formats, currency, refresh }) {
       busyText: "Saving…",
       feedback,
       heading: (error) => (error.status === 409 ? "The plan cannot be changed:" : "Nothing was changed:"),
+      money: { fields: ["total_budget"], format: formats.exact },
       place: (problem) => {
         const input = problem.loc[0] === "body" ? inputs[problem.loc[1]] : null;
         if (input) fieldError(input, problem.msg);
