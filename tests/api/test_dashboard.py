@@ -193,6 +193,13 @@ def test_form_helpers_are_defined_once_and_every_form_uses_them() -> None:
         ]
         assert defined == ["form-kit.js"], f"{helper} defined in {defined}"
     users = ("plan-results.js", "plan-restate.js", "plan-edit.js", "plan-campaigns.js")
-    for name in (*users, "plan-whatif.js", "plan-end.js", "report-upload.js"):
+    others = (
+        "plan-whatif.js",
+        "plan-end.js",
+        "report-upload.js",
+        "plan-policy.js",
+        "plan-outlook.js",
+    )
+    for name in (*users, *others):
         assert '"./form-kit.js"' in scripts[name], f"{name} does not use the form kit"
         assert "button.disabled = true" not in scripts[name], f"{name} has its own busy state"
