@@ -261,6 +261,9 @@ def test_a_finished_or_stopped_plan_says_why_it_has_no_curves_or_forecast(
     assert ahead.startswith("Looking ahead") and f"This plan is {how}" in ahead
     assert not browser.find_elements(By.ID, "outlook-section")
     assert not browser.find_elements(By.ID, "whatif-form")
+    # Restating still works, and the form says what it does for such a plan.
+    restate = browser.find_element(By.ID, "restate-form").text
+    assert f"The plan is {how}, so only its history is corrected" in restate
     # What it did stays drawn: every timestep's budgets.
     reported = 4 if how == "finished" else 3
     wait(browser).until(lambda b: (chart_data(b, "budgets") or {}).get("labels"))

@@ -61,7 +61,9 @@ export function restateForm({ plan, entries, names: campaignNames, refresh }) {
     h(
       "p",
       { class: "muted" },
-      "Late conversions or a platform's revised figures: change what differs; the plan learns from them from its next allocation on.",
+      plan.status === "active"
+        ? "Late conversions or a platform's revised figures: change what differs; the plan learns from them from its next allocation on."
+        : `Late conversions or a platform's revised figures: change what differs. The plan is ${plan.status}, so only its history is corrected; no allocation follows.`,
     ),
     h("div", { class: "field inline" }, h("label", { for: selectId }, "Timestep"), select),
     fieldsets,
