@@ -33,6 +33,7 @@ Until (d) the plan still reads as version ``v``, and a post for ``v`` that arriv
 commit waits for the batch and is then answered from its record (same numbers, or 409).
 """
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -179,7 +180,9 @@ def finish_pending(
 ) -> dict[str, Any]:
     """Finish the import ``import_id`` the plan is (or was) marked with, or wait for the request
     finishing it; the plan read again after it (``with_state`` or without)."""
-    _finish_pending(db, plan, import_id)
+    # _StagingGone: finished by another request, or the plan deleted; the read below tells which.
+    with contextlib.suppress(_StagingGone):
+        _finish_pending(db, plan, import_id)
     fresh = PlanRepository(db).get_unscoped(plan["_id"], with_state=with_state)
     if fresh is None:
         raise NotFound("Plan")
@@ -241,11 +244,18 @@ def _staging(batch: Batch) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return header, documents
 
 
+class _StagingGone(Exception):
+    """The batch's staging was swept while this finisher read it: another finisher completed
+    the batch, or the plan was deleted."""
+
+
 def _unstage(repo: ImportRepository, header: dict[str, Any], kind: str) -> list[Any]:
     """The staged closes ("c") or restatements ("r") of a batch, in order."""
     count = header["closes" if kind == "c" else "restatements"]
     ids = [staged_id(header["_id"], kind, chunk) for chunk in range(-(-count // CHUNK))]
     staged = repo.staged(ids)
+    if len(staged) < len(ids):
+        raise _StagingGone
     return [item for chunk_id in ids for item in staged[chunk_id]["figures"]]
 
 

@@ -207,3 +207,49 @@ def test_a_post_that_read_the_plan_before_the_commit_voids_the_batch_which_is_re
     assert after["budget_spent"] == pytest.approx(spent)
     assert db["plans"].find_one({"_id": plan["id"]}).get("pending_import") is None
     assert db["plan_imports"].count_documents({"plan_id": plan["id"]}) == 0
+
+
+# --- a plan deleted while its import is applied ---------------------------------------------------
+
+PLAN_RECORDS = ("plans", "plan_timesteps", "plan_results", "plan_restatements", "plan_imports")
+
+
+def _left_of(db: Any, plan_id: str) -> dict[str, int]:
+    """Documents of the plan still stored, by collection (the audit trail is meant to stay)."""
+    counts = {}
+    for collection in PLAN_RECORDS:
+        key = "_id" if collection == "plans" else "plan_id"
+        counts[collection] = db[collection].count_documents({key: plan_id})
+    return counts
+
+
+def test_a_plan_deleted_before_its_import_stores_figure_sets_leaves_no_record_behind(
+    client: TestClient, db: Any, admin_headers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch's close records are in, then the plan's deletion sweeps everything of it, then
+    the batch stores the closed timesteps' figure sets: they are taken back, the answer is 404."""
+    from oktapi.repositories.plans import PlanRepository
+    from oktapi.repositories.results import ResultRepository
+    from oktapi.scope import Principal
+
+    client_id, ids = client_with_campaigns(db, 3)
+    plan = create_plan(client, admin_headers, client_id, ids, total_budget=30_000, timesteps=30)
+    admin = Principal(user_id="u-admin", username="root", role="admin", client_ids=frozenset())
+    original = ResultRepository.insert_figure_sets
+
+    def swept_first(self: ResultRepository, documents: list[dict]) -> None:
+        PlanRepository(db).delete(admin, plan["id"])
+        original(self, documents)
+
+    monkeypatch.setattr(ResultRepository, "insert_figure_sets", swept_first)
+    lines = ["timestep,campaign,spend,conversions,revenue"]
+    lines += [
+        f"{t},Campaign {c},{1.0 + c},{c + 1},{10.0 * (c + 1)}" for t in range(3) for c in range(3)
+    ]
+    answer = client.post(
+        f"/plans/{plan['id']}/results/csv",
+        content=("\n".join(lines) + "\n").encode(),
+        headers={**admin_headers, "content-type": "text/csv"},
+    )
+    assert answer.status_code == 404, answer.text
+    assert _left_of(db, plan["id"]) == dict.fromkeys(PLAN_RECORDS, 0)
