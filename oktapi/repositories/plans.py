@@ -142,11 +142,18 @@ class PlanRepository:
     ) -> dict[str, Any] | None:
         """Add (or replace) campaigns' figures of the open timestep ``version``; the parts after.
 
-        None when the timestep is no longer open (another request closed it meanwhile) or the
-        plan changed since it was read (its open allocation may be another one).
+        None when the timestep is no longer open (another request closed it meanwhile), the
+        plan changed since it was read (its open allocation may be another one), or a report
+        import is being applied (its batch closes the timestep with the parts it read: a part
+        written now would be answered "waiting" and then lost; see csv_apply.py).
         """
         return self._plans.find_one_and_update(
-            {"_id": plan_id, "version": version, "changes": _count(changes)},
+            {
+                "_id": plan_id,
+                "version": version,
+                "changes": _count(changes),
+                "pending_import": None,
+            },
             {"$set": {f"parts.{campaign_id}": doc for campaign_id, doc in figures.items()}},
             projection={"parts": 1, "version": 1},
             return_document=ReturnDocument.AFTER,

@@ -10,8 +10,9 @@ batch with one commit point, on the same documents as the timestep loop:
    as a close at ``v`` would (``replay_closes``). It stores the batch's inputs in
    ``plan_imports`` (repositories/imports.py; read by nobody yet) and holds their lease.
 2. Commit: one conditional update of the plan, still at ``v`` (and at its ``changes`` counter)
-   with no import pending, sets ``pending_import`` (and, when the file closes nothing, adds its
-   part of ``v``). An import that loses (the plan moved on) discards its staging and starts
+   with no import pending and, when the file closes ``v``, none of the parts of ``v`` it read
+   replaced since, sets ``pending_import`` (and, when the file closes nothing, adds its part of
+   ``v``). From then on no part of ``v`` is written until the mark is cleared. An import that loses (the plan moved on) discards its staging and starts
    again from a fresh read, where its rows of timesteps closed meanwhile restate them, as if it
    had come second.
 3. Finish, by whoever holds the lease: the importer, or after a crash the next reader once the
@@ -30,7 +31,8 @@ batch with one commit point, on the same documents as the timestep loop:
       with its new state, allocation, spend and the file's part of ``v+n``, and clears the mark;
       a batch without closes only clears it.
 Until (d) the plan still reads as version ``v``, and a post for ``v`` that arrives after the
-commit waits for the batch and is then answered from its record (same numbers, or 409).
+commit -- a whole timestep or a part, even one that read the plan before it -- waits for the
+batch and is then answered from its record (same numbers, or 409).
 """
 
 import contextlib
@@ -169,7 +171,7 @@ def apply(db: Database, batch: Batch) -> bool:
     header, documents = _staging(batch)
     repo.stage(header, documents)
     part = {} if batch.closes else batch.part
-    if repo.commit(plan, batch.import_id, part) is None:
+    if repo.commit(plan, batch.import_id, part, closes=bool(batch.closes)) is None:
         repo.discard(batch.import_id)
         return False
     return _finish(db, plan, header, batch, batch.owner)

@@ -2,7 +2,8 @@
 
 How a timestep is closed (the database decides who wins, not a Python check):
 1. The plan document holds the engine state after allocating timestep k, with ``version = k``.
-   Parts of k (some campaigns' figures) wait in ``plan.parts``, added only while ``version = k``.
+   Parts of k (some campaigns' figures) wait in ``plan.parts``, added only while ``version = k``
+   and no report import is being applied (csv_apply.py).
 2. The report that completes k computes the next state -- first learning the restatements the
    state has not learnt yet (``restatements_learned`` .. ``restatements``, in order), then k's
    results -- and inserts the ``plan_timesteps`` close record ``<plan_id>:k`` (results, the
