@@ -125,15 +125,23 @@ class PlanRepository:
         expected_changes: int,
         changes: dict[str, Any],
         spend: float,
+        parts: dict[str, dict[str, Any]],
     ) -> bool:
         """Move the plan from ``expected_version`` to the next; False if someone else already did,
-        or if a plan change (``changes`` counter) overtook the close (services/plan_changes.py).
+        if a plan change (``changes`` counter) overtook the close (services/plan_changes.py), or
+        if one of the ``parts`` the close was computed from was posted again since.
 
         The timestep's spend is added (not set), so a restatement counted meanwhile keeps its own.
         """
+        query: dict[str, Any] = {
+            "_id": plan_id,
+            "version": expected_version,
+            "changes": _count(expected_changes),
+        }
+        for campaign_id, part in parts.items():
+            query.update({f"parts.{campaign_id}.{key}": value for key, value in part.items()})
         result = self._plans.update_one(
-            {"_id": plan_id, "version": expected_version, "changes": _count(expected_changes)},
-            {"$set": {**changes, "parts": {}}, "$inc": {"budget_spent": spend}},
+            query, {"$set": {**changes, "parts": {}}, "$inc": {"budget_spent": spend}}
         )
         return result.matched_count == 1
 

@@ -161,3 +161,46 @@ def test_two_parts_completing_at_the_same_moment_close_the_timestep_once(
     assert audited == 2
     spent = sum(e["spend"] for report in (full, following) for e in report["results"])
     assert after["budget_spent"] == pytest.approx(spent)
+
+
+def test_a_part_posted_again_while_another_post_closes_the_timestep_is_not_lost(
+    client: TestClient, db: Any, admin_headers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Campaign 0's part of timestep 0 is in; a post of the two others closes it. Between that
+    post's read and its close record, campaign 0's part is posted again with other figures and
+    answered "waiting": the timestep closes with the figures that were answered last."""
+    from oktapi.repositories.plans import PlanRepository
+    from oktapi.scope import Principal
+    from oktapi.services import timesteps
+
+    client_id, campaign_ids = client_with_campaigns(db, 3)
+    plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=4)
+    full = results_for(plan["allocation"])["results"]
+    url = f"/plans/{plan['id']}/results"
+    first = client.post(url, json={"timestep": 0, "results": full[:1]}, headers=admin_headers)
+    assert first.status_code == 202
+    again = [{**full[0], "conversions": full[0]["conversions"] + 7}]
+    principal = Principal(user_id="u-admin", username="root", role="admin", client_ids=frozenset())
+    insert, answers = PlanRepository.insert_timestep, []
+
+    def part_posted_first(self: PlanRepository, record: dict) -> None:
+        if not answers:
+            fresh = timesteps.load_plan(db, principal, plan["id"])
+            answers.append(
+                timesteps.report_timestep(
+                    db=db, principal=principal, plan=fresh, timestep=0, part=again
+                )
+            )
+        insert(self, record)
+
+    monkeypatch.setattr(PlanRepository, "insert_timestep", part_posted_first)
+    closing = client.post(url, json={"timestep": 0, "results": full[1:]}, headers=admin_headers)
+    assert closing.status_code == 200, closing.text
+    assert answers[0].status == "waiting"
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    recorded = {row["campaign_id"]: row for row in history["entries"][0]["results"]}
+    assert recorded[full[0]["campaign_id"]]["conversions"] == again[0]["conversions"]
+    assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 1
+    after = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert after["timestep"] == 1
+    assert after["budget_spent"] == pytest.approx(sum(row["spend"] for row in full))
