@@ -9,8 +9,6 @@ was answered as if it came wholly before or wholly after it.
 """
 
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -18,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.plans_support import client_with_campaigns, create_plan
+from tests.api.racing import together
 
 # The other requests start this long after the file, so that rounds land before the import's
 # commit, during its finish and after it (an import of this file takes some 50-300 ms).
@@ -64,20 +63,6 @@ def _numbers(rows: list[dict]) -> list[tuple[float, float, float]]:
     return [(row["spend"], row["conversions"], row["revenue"]) for row in rows]
 
 
-def _race(requests: list[Any], delay: float) -> list[httpx.Response]:
-    """The first request, and ``delay`` seconds later all the others at once."""
-    start = threading.Barrier(len(requests))
-
-    def run(index: int) -> httpx.Response:
-        start.wait()
-        if index:
-            time.sleep(delay)
-        return requests[index]()
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(run, range(len(requests))))
-
-
 @pytest.mark.parametrize("round_", range(len(DELAYS)))
 def test_an_import_racing_posts_and_restatements_is_applied_whole(
     client: TestClient, db: Any, admin_headers: dict, round_: int
@@ -98,15 +83,13 @@ def test_an_import_racing_posts_and_restatements_is_applied_whole(
     restate_3 = {"results": _entries(ids, 3, range(3), other=True)}
     restate_3["results"][0]["spend"] = 1.5  # differs from what timestep 3 holds and from the file
     part_12 = {"timestep": 12, "results": _entries(ids, 12, range(2, 3), other=True)}
-    answers = _race(
-        [
-            lambda: client.post(f"{url}/results/csv", content=content, headers=csv_headers),
-            lambda: client.post(f"{url}/results", json=post_5, headers=admin_headers),
-            lambda: client.post(f"{url}/results", json=part_5, headers=admin_headers),
-            lambda: client.put(f"{url}/results/3", json=restate_3, headers=admin_headers),
-            lambda: client.post(f"{url}/results", json=part_12, headers=admin_headers),
-        ],
-        DELAYS[round_],
+    answers: list[httpx.Response] = together(
+        lambda: client.post(f"{url}/results/csv", content=content, headers=csv_headers),
+        lambda: client.post(f"{url}/results", json=post_5, headers=admin_headers),
+        lambda: client.post(f"{url}/results", json=part_5, headers=admin_headers),
+        lambda: client.put(f"{url}/results/3", json=restate_3, headers=admin_headers),
+        lambda: client.post(f"{url}/results", json=part_12, headers=admin_headers),
+        stagger=DELAYS[round_],
     )
     imported, full_5, partial_5, restated_3, partial_12 = answers
     assert imported.status_code == 200, imported.text

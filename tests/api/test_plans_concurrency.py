@@ -1,7 +1,5 @@
 """The same timestep posted from many threads at once is learned exactly once (the database decides)."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -9,20 +7,9 @@ from fastapi.testclient import TestClient
 
 from oktapi.services.state_codec import load_state
 from tests.api.plans_support import client_with_campaigns, create_plan, results_for
+from tests.api.racing import send_together
 
 THREADS = 8
-
-
-def _post_together(client: TestClient, url: str, bodies: list[dict], headers: dict) -> list:
-    """Release every post at the same moment so they race inside the service."""
-    start = threading.Barrier(len(bodies))
-
-    def post(body: dict):
-        start.wait()
-        return client.post(url, json=body, headers=headers)
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, bodies))
 
 
 def test_the_same_post_from_eight_threads_is_learned_once(
@@ -35,8 +22,8 @@ def test_the_same_post_from_eight_threads_is_learned_once(
     report = results_for(plan["allocation"], spend_share=0.9)
     spend = sum(entry["spend"] for entry in report["results"])
     for _ in range(2):  # twice: a race on timestep 0, then the retry storm of a closed timestep
-        responses = _post_together(
-            client, f"/plans/{plan['id']}/results", [report] * THREADS, admin_headers
+        responses = send_together(
+            client.post, f"/plans/{plan['id']}/results", [report] * THREADS, admin_headers
         )
         assert [r.status_code for r in responses] == [200] * THREADS
         assert len({r.text for r in responses}) == 1
@@ -59,7 +46,7 @@ def test_different_numbers_racing_for_one_timestep_let_exactly_one_win(
     client_id, campaign_ids = client_with_campaigns(db, 3)
     plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=4)
     bodies = [results_for(plan["allocation"], conversions=c) for c in range(THREADS)]
-    responses = _post_together(client, f"/plans/{plan['id']}/results", bodies, admin_headers)
+    responses = send_together(client.post, f"/plans/{plan['id']}/results", bodies, admin_headers)
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * (THREADS - 1)
     winner = bodies[[r.status_code for r in responses].index(200)]
@@ -67,17 +54,6 @@ def test_different_numbers_racing_for_one_timestep_let_exactly_one_win(
     recorded = history["entries"][0]["results"]
     assert [r["conversions"] for r in recorded] == [e["conversions"] for e in winner["results"]]
     assert client.get(f"/plans/{plan['id']}", headers=admin_headers).json()["timestep"] == 1
-
-
-def _put_together(client: TestClient, url: str, bodies: list[dict], headers: dict) -> list:
-    start = threading.Barrier(len(bodies))
-
-    def put(body: dict):
-        start.wait()
-        return client.put(url, json=body, headers=headers)
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(put, bodies))
 
 
 def test_the_same_restatement_from_eight_threads_makes_one_revision(
@@ -89,8 +65,8 @@ def test_the_same_restatement_from_eight_threads_makes_one_revision(
     client.post(f"/plans/{plan['id']}/results", json=first, headers=admin_headers)
     spent = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()["budget_spent"]
     body = {"results": [{"campaign_id": campaign_ids[1], "spend": 5.0, "conversions": 8.5}]}
-    responses = _put_together(
-        client, f"/plans/{plan['id']}/results/0", [body] * THREADS, admin_headers
+    responses = send_together(
+        client.put, f"/plans/{plan['id']}/results/0", [body] * THREADS, admin_headers
     )
     assert [r.status_code for r in responses] == [200] * THREADS
     assert len({r.text for r in responses}) == 1
@@ -116,7 +92,7 @@ def test_different_restatements_racing_are_each_counted_once_in_turn(
         {"results": [{"campaign_id": campaign_ids[0], "spend": 1.0, "conversions": c + 10.0}]}
         for c in range(4)
     ]
-    responses = _put_together(client, f"/plans/{plan['id']}/results/0", bodies, admin_headers)
+    responses = send_together(client.put, f"/plans/{plan['id']}/results/0", bodies, admin_headers)
     assert sorted(r.json()["revision"] for r in responses) == [1, 2, 3, 4]
     history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
     last = max(responses, key=lambda r: r.json()["revision"]).json()
@@ -139,7 +115,7 @@ def test_two_parts_completing_at_the_same_moment_close_the_timestep_once(
     assert first.status_code == 202
     # the same completing part from eight threads: one close, one answer
     rest = {"timestep": 0, "results": full["results"][1:]}
-    responses = _post_together(client, url, [rest] * THREADS, admin_headers)
+    responses = send_together(client.post, url, [rest] * THREADS, admin_headers)
     assert [r.status_code for r in responses] == [200] * THREADS
     assert len({r.text for r in responses}) == 1
     assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 1
@@ -150,7 +126,7 @@ def test_two_parts_completing_at_the_same_moment_close_the_timestep_once(
         {"timestep": 1, "results": following["results"][:2]},
         {"timestep": 1, "results": following["results"][2:]},
     ]
-    answers = _post_together(client, url, halves, admin_headers)
+    answers = send_together(client.post, url, halves, admin_headers)
     assert sorted(r.status_code for r in answers) == [200, 202]
     after = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
     assert after["timestep"] == 2 and after["missing"] == campaign_ids
