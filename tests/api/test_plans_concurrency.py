@@ -180,3 +180,29 @@ def test_a_part_posted_again_while_another_post_closes_the_timestep_is_not_lost(
     after = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
     assert after["timestep"] == 1
     assert after["budget_spent"] == pytest.approx(sum(row["spend"] for row in full))
+
+
+def test_a_close_that_died_after_its_record_is_finished_by_the_next_read_with_its_parts(
+    client: TestClient, db: Any, admin_headers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The close took a stored part; the process died before advancing the plan. The next read
+    finds that part unchanged and finishes the close at once (not as an overtaken one)."""
+    from oktapi.repositories.plans import PlanRepository
+
+    client_id, campaign_ids = client_with_campaigns(db, 3)
+    plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=4)
+    full = results_for(plan["allocation"])["results"]
+    url = f"/plans/{plan['id']}/results"
+    first = client.post(url, json={"timestep": 0, "results": full[:1]}, headers=admin_headers)
+    assert first.status_code == 202
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the process died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(PlanRepository, "advance", die)
+        died = client.post(url, json={"timestep": 0, "results": full[1:]}, headers=admin_headers)
+        assert died.status_code == 500
+    after = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert after["timestep"] == 1
+    assert after["budget_spent"] == pytest.approx(sum(row["spend"] for row in full))
