@@ -20,7 +20,9 @@ from oktapi.scope import Page, Principal
 
 COLLECTION = "clients"
 SCOPE_FIELD = "_id"
-# What carries a client_id and goes with the client (the audit trail stays).
+# What carries a client_id and goes with the client (the audit trail stays). Plans go before what
+# hangs off them: a write of a plan's records that checks its plan after it is stored (results.py)
+# either lands before that sweep or finds its plan gone.
 DEPENDENT_COLLECTIONS = (
     "campaigns",
     "plans",

@@ -95,18 +95,29 @@ class ImportRepository:
         plan: dict[str, Any],
         import_id: str,
         parts: dict[str, dict[str, Any]],
+        *,
+        closes: bool,
     ) -> dict[str, Any] | None:
         """Mark the plan as applying ``import_id`` (with ``parts`` of the open timestep), if it
         is still at the version it was read at (and its ``changes`` counter, once plans have
-        one) with no other import pending; the plan's parts after, or None."""
+        one) with no other import pending; the plan's parts after, or None.
+
+        A batch that ``closes`` the open timestep closes it with the parts it read: it commits
+        only if none of them was replaced since (a part posted again meanwhile was answered
+        "waiting"; the batch is rebuilt with it rather than losing it).
+        """
         changes = plan.get("changes") or {"$in": [0, None]}
+        query: dict[str, Any] = {
+            "_id": plan["_id"],
+            "version": plan["version"],
+            "changes": changes,
+            "pending_import": None,
+        }
+        if closes:
+            for campaign_id, part in (plan.get("parts") or {}).items():
+                query.update({f"parts.{campaign_id}.{key}": value for key, value in part.items()})
         return self._plans.find_one_and_update(
-            {
-                "_id": plan["_id"],
-                "version": plan["version"],
-                "changes": changes,
-                "pending_import": None,
-            },
+            query,
             {
                 "$set": {
                     "pending_import": import_id,

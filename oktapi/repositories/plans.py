@@ -125,15 +125,23 @@ class PlanRepository:
         expected_changes: int,
         changes: dict[str, Any],
         spend: float,
+        parts: dict[str, dict[str, Any]],
     ) -> bool:
         """Move the plan from ``expected_version`` to the next; False if someone else already did,
-        or if a plan change (``changes`` counter) overtook the close (services/plan_changes.py).
+        if a plan change (``changes`` counter) overtook the close (services/plan_changes.py), or
+        if one of the ``parts`` the close was computed from was posted again since.
 
         The timestep's spend is added (not set), so a restatement counted meanwhile keeps its own.
         """
+        query: dict[str, Any] = {
+            "_id": plan_id,
+            "version": expected_version,
+            "changes": _count(expected_changes),
+        }
+        for campaign_id, part in parts.items():
+            query.update({f"parts.{campaign_id}.{key}": value for key, value in part.items()})
         result = self._plans.update_one(
-            {"_id": plan_id, "version": expected_version, "changes": _count(expected_changes)},
-            {"$set": {**changes, "parts": {}}, "$inc": {"budget_spent": spend}},
+            query, {"$set": {**changes, "parts": {}}, "$inc": {"budget_spent": spend}}
         )
         return result.matched_count == 1
 
@@ -142,11 +150,18 @@ class PlanRepository:
     ) -> dict[str, Any] | None:
         """Add (or replace) campaigns' figures of the open timestep ``version``; the parts after.
 
-        None when the timestep is no longer open (another request closed it meanwhile) or the
-        plan changed since it was read (its open allocation may be another one).
+        None when the timestep is no longer open (another request closed it meanwhile), the
+        plan changed since it was read (its open allocation may be another one), or a report
+        import is being applied (its batch closes the timestep with the parts it read: a part
+        written now would be answered "waiting" and then lost; see csv_apply.py).
         """
         return self._plans.find_one_and_update(
-            {"_id": plan_id, "version": version, "changes": _count(changes)},
+            {
+                "_id": plan_id,
+                "version": version,
+                "changes": _count(changes),
+                "pending_import": None,
+            },
             {"$set": {f"parts.{campaign_id}": doc for campaign_id, doc in figures.items()}},
             projection={"parts": 1, "version": 1},
             return_document=ReturnDocument.AFTER,

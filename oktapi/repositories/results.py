@@ -61,7 +61,11 @@ class ResultRepository:
     # --- figure sets ---------------------------------------------------------------------------
 
     def insert_figure_sets(self, documents: list[dict[str, Any]]) -> None:
-        """Store first reports; the ones already stored (a retry, a crash repair) stay as they are."""
+        """Store first reports; the ones already stored (a retry, a crash repair) stay as they are.
+
+        Taken back (NotFound) if their plan was deleted meanwhile, its sweep maybe before this
+        write: a plan's deletion (and its client's) removes the plan before its figure sets.
+        """
         if not documents:
             return
         try:
@@ -72,6 +76,12 @@ class ResultRepository:
             ]
             if others:
                 raise
+        plan_ids = sorted({document["plan_id"] for document in documents})
+        live = self._db["plans"].find({"_id": {"$in": plan_ids}}, projection={"_id": True})
+        gone = sorted(set(plan_ids) - {plan["_id"] for plan in live})
+        if gone:
+            self.delete_for_plans(gone)
+            raise NotFound("Plan")
 
     def delete_first_reports(self, plan_id: str, timestep: int, campaign_ids: list[str]) -> None:
         """Figure sets of a close record taken back (never restated: the timestep stayed open)."""

@@ -10,8 +10,9 @@ batch with one commit point, on the same documents as the timestep loop:
    as a close at ``v`` would (``replay_closes``). It stores the batch's inputs in
    ``plan_imports`` (repositories/imports.py; read by nobody yet) and holds their lease.
 2. Commit: one conditional update of the plan, still at ``v`` (and at its ``changes`` counter)
-   with no import pending, sets ``pending_import`` (and, when the file closes nothing, adds its
-   part of ``v``). An import that loses (the plan moved on) discards its staging and starts
+   with no import pending and, when the file closes ``v``, none of the parts of ``v`` it read
+   replaced since, sets ``pending_import`` (and, when the file closes nothing, adds its part of
+   ``v``). From then on no part of ``v`` is written until the mark is cleared. An import that loses (the plan moved on) discards its staging and starts
    again from a fresh read, where its rows of timesteps closed meanwhile restate them, as if it
    had come second.
 3. Finish, by whoever holds the lease: the importer, or after a crash the next reader once the
@@ -30,9 +31,11 @@ batch with one commit point, on the same documents as the timestep loop:
       with its new state, allocation, spend and the file's part of ``v+n``, and clears the mark;
       a batch without closes only clears it.
 Until (d) the plan still reads as version ``v``, and a post for ``v`` that arrives after the
-commit waits for the batch and is then answered from its record (same numbers, or 409).
+commit -- a whole timestep or a part, even one that read the plan before it -- waits for the
+batch and is then answered from its record (same numbers, or 409).
 """
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -168,7 +171,7 @@ def apply(db: Database, batch: Batch) -> bool:
     header, documents = _staging(batch)
     repo.stage(header, documents)
     part = {} if batch.closes else batch.part
-    if repo.commit(plan, batch.import_id, part) is None:
+    if repo.commit(plan, batch.import_id, part, closes=bool(batch.closes)) is None:
         repo.discard(batch.import_id)
         return False
     return _finish(db, plan, header, batch, batch.owner)
@@ -179,7 +182,9 @@ def finish_pending(
 ) -> dict[str, Any]:
     """Finish the import ``import_id`` the plan is (or was) marked with, or wait for the request
     finishing it; the plan read again after it (``with_state`` or without)."""
-    _finish_pending(db, plan, import_id)
+    # _StagingGone: finished by another request, or the plan deleted; the read below tells which.
+    with contextlib.suppress(_StagingGone):
+        _finish_pending(db, plan, import_id)
     fresh = PlanRepository(db).get_unscoped(plan["_id"], with_state=with_state)
     if fresh is None:
         raise NotFound("Plan")
@@ -241,11 +246,18 @@ def _staging(batch: Batch) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return header, documents
 
 
+class _StagingGone(Exception):
+    """The batch's staging was swept while this finisher read it: another finisher completed
+    the batch, or the plan was deleted."""
+
+
 def _unstage(repo: ImportRepository, header: dict[str, Any], kind: str) -> list[Any]:
     """The staged closes ("c") or restatements ("r") of a batch, in order."""
     count = header["closes" if kind == "c" else "restatements"]
     ids = [staged_id(header["_id"], kind, chunk) for chunk in range(-(-count // CHUNK))]
     staged = repo.staged(ids)
+    if len(staged) < len(ids):
+        raise _StagingGone
     return [item for chunk_id in ids for item in staged[chunk_id]["figures"]]
 
 

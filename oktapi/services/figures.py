@@ -21,7 +21,6 @@ import numpy as np
 from pymongo.database import Database
 
 from oktapi.engine import Restatement
-from oktapi.errors import NotFound
 from oktapi.models.plans import CampaignResult
 from oktapi.repositories.audit import AuditRepository
 from oktapi.repositories.plans import PlanRepository
@@ -150,11 +149,7 @@ def current_figures(
         doc["campaign_id"]: doc for doc in store.figure_sets(plan["_id"], [record["timestep"]])
     }
     if len(found) < len(record["results"]):  # closed before the results store existed
-        store_first_report(db, plan, record)
-        if PlanRepository(db).get_unscoped(plan["_id"], with_state=False) is None:
-            # Deleted meanwhile, its sweep maybe before this write: take the write back.
-            store.delete_for_plans([plan["_id"]])
-            raise NotFound("Plan")
+        store_first_report(db, plan, record)  # taken back (404) if the plan was deleted meanwhile
         found = {
             doc["campaign_id"]: doc for doc in store.figure_sets(plan["_id"], [record["timestep"]])
         }

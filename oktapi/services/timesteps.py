@@ -2,7 +2,8 @@
 
 How a timestep is closed (the database decides who wins, not a Python check):
 1. The plan document holds the engine state after allocating timestep k, with ``version = k``.
-   Parts of k (some campaigns' figures) wait in ``plan.parts``, added only while ``version = k``.
+   Parts of k (some campaigns' figures) wait in ``plan.parts``, added only while ``version = k``
+   and no report import is being applied (csv_apply.py).
 2. The report that completes k computes the next state -- first learning the restatements the
    state has not learnt yet (``restatements_learned`` .. ``restatements``, in order), then k's
    results -- and inserts the ``plan_timesteps`` close record ``<plan_id>:k`` (results, the
@@ -26,6 +27,11 @@ computed from and step 3 requires it. A change that lands between steps 2 and 3 
 the close: nobody was answered from that record (the answer follows step 3), so its writer
 takes it back (``void_timestep``) and closes k again from the changed plan. A writer that died
 there leaves a record ``catch_up`` takes back once it is VOID_AFTER_SECONDS old.
+
+A part posted again (other figures for a campaign whose part is in) between a close's read and
+step 3 overtakes that close the same way: the record notes the stored parts it took
+(``from_parts``), step 3 requires them unchanged, and the close is redone with the part that was
+answered "waiting" last, never closed without it.
 """
 
 import logging
@@ -219,18 +225,26 @@ def report_timestep(
         }
         for row in part
     }
-    parts = {**(plan.get("parts") or {}), **stamped}
+    stored_parts = plan.get("parts") or {}
+    parts = {**stored_parts, **stamped}
     if missing_campaigns(plan, parts):
         after = PlanRepository(db).add_part(plan["_id"], version, plan.get("changes", 0), stamped)
         if after is None:  # closed or changed meanwhile: answer from the plan as it is now
             return _again(db, principal, plan, timestep, part, source, attempt)
-        parts = after.get("parts") or {}
+        parts = stored_parts = after.get("parts") or {}
         missing = missing_campaigns(plan, parts)
         if missing:
             return ResultsWaiting(timestep=timestep, status="waiting", missing=missing)
     given = [item["campaign_id"] for item in plan["allocation"]["allocations"]]
     results = [parts[campaign_id] for campaign_id in given if campaign_id in parts]
-    return _close(db, principal, plan, timestep, results, part, source, attempt)
+    # The stored parts this close takes (not this post's own): posted again before the close
+    # advances the plan, they make it redo the close (module docstring).
+    from_parts = {
+        campaign_id: stored_parts[campaign_id]
+        for campaign_id in given
+        if campaign_id in stored_parts and campaign_id not in stamped
+    }
+    return _close(db, principal, plan, timestep, results, from_parts, part, source, attempt)
 
 
 def _again(
@@ -265,6 +279,7 @@ def _close(
     plan: dict[str, Any],
     timestep: int,
     results: list[dict[str, Any]],
+    from_parts: dict[str, dict[str, Any]],
     part: list[dict[str, Any]],
     source: str,
     attempt: int,
@@ -280,6 +295,7 @@ def _close(
         "next_allocation": changes["allocation"],
         "restatements_applied": learnt_up_to,
         "changes_applied": plan.get("changes", 0),
+        "from_parts": list(from_parts),
         "revision": 0,
         "reported_at": changes["updated_at"],
         "reported_by": principal.user_id,
@@ -291,26 +307,35 @@ def _close(
         repo.insert_timestep(record)
     except TimestepAlreadyRecorded:
         return _again(db, principal, plan, timestep, part, source, attempt)
-    if not _advance(db, plan, record, changes):
+    if not _advance(db, plan, record, changes, from_parts):
         now = repo.get_unscoped(plan["_id"], with_state=False)
         stored = {**record, "_id": timestep_record_id(plan["_id"], timestep)}
         if now is None:  # the plan was deleted meanwhile: leave nothing of this close behind
             repo.void_timestep(stored, plan_gone=True)
             raise NotFound("Plan")
-        if now["version"] == timestep:  # a plan change overtook this close
+        if now["version"] == timestep:  # a plan change or a part posted again overtook it
             repo.void_timestep(stored)
         return _again(db, principal, plan, timestep, part, source, attempt)
     return _answer(db, principal, plan["_id"], record)
 
 
 def _advance(
-    db: Database, plan: dict[str, Any], record: dict[str, Any], changes: dict[str, Any]
+    db: Database,
+    plan: dict[str, Any],
+    record: dict[str, Any],
+    changes: dict[str, Any],
+    from_parts: dict[str, dict[str, Any]],
 ) -> bool:
     """Step 3 of the module docstring: figure sets, then the conditional advance, then audit."""
     store_first_report(db, plan, record)
     spend = float(np.sum([row["spend"] for row in record["results"]], dtype=np.float64))
     advanced = PlanRepository(db).advance(
-        plan["_id"], record["timestep"], record.get("changes_applied", 0), changes, spend
+        plan["_id"],
+        record["timestep"],
+        record.get("changes_applied", 0),
+        changes,
+        spend,
+        from_parts,
     )
     if advanced:
         audit_closed_timestep(AuditRepository(db), plan, record)
@@ -413,8 +438,10 @@ def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
             continue
         if version >= plan["timesteps"] or record is None:
             return plan
-        if record.get("changes_applied", 0) != plan.get("changes", 0):
-            # A change overtook this close; its writer takes it back, or died (module docstring).
+        from_parts = _parts_taken(plan, record)
+        if record.get("changes_applied", 0) != plan.get("changes", 0) or from_parts is None:
+            # A change or a part posted again overtook this close; its writer takes it back, or
+            # died (module docstring).
             if record["reported_at"] > utc_now() - timedelta(seconds=VOID_AFTER_SECONDS):
                 return plan
             repo.void_timestep(record)
@@ -435,11 +462,23 @@ def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
                 plan["_id"],
                 version,
             )
-        if not _advance(db, plan, record, changes) and repo.get_unscoped(plan["_id"]) is None:
+        advanced = _advance(db, plan, record, changes, from_parts)
+        if not advanced and repo.get_unscoped(plan["_id"]) is None:
             repo.void_timestep(record, plan_gone=True)  # deleted meanwhile: leave nothing behind
             raise NotFound("Plan")
         plan = _reload(repo, plan["_id"], with_state)
     return plan
+
+
+def _parts_taken(plan: dict[str, Any], record: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """The plan's stored parts a close record took, as the record has them; None if one of them
+    was posted again since (the record is then overtaken, as by a plan change)."""
+    parts = plan.get("parts") or {}
+    rows = {row["campaign_id"]: row for row in record["results"]}
+    taken = {campaign_id: parts.get(campaign_id) for campaign_id in record.get("from_parts", [])}
+    if any(part is None or part != rows[cid] for cid, part in taken.items()):
+        return None
+    return {cid: part for cid, part in taken.items() if part is not None}
 
 
 def _reload(repo: PlanRepository, plan_id: str, with_state: bool) -> dict[str, Any]:

@@ -161,6 +161,35 @@ LONG_FILE_LAST = 280
 KILL_AT = (0.6, 0.85, 1.0, 1.2)
 
 
+def test_a_plan_deleted_while_a_read_finishes_its_import_answers_404_and_leaves_nothing(
+    client: TestClient, db: Any, admin_headers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import died after its commit; the read that finishes it is about to read the staged
+    figures when the plan's deletion sweeps them: that read answers 404, nothing is left."""
+    client_id, ids = client_with_campaigns(db, 3)
+    plan_id = create_plan(client, admin_headers, client_id, ids, total_budget=9000, timesteps=12)[
+        "id"
+    ]
+    _post(client, plan_id, ids, admin_headers)
+    monkeypatch.setattr(csv_apply, "LEASE_SECONDS", 0.0)  # the dead importer's lease runs out now
+    _crash_after(monkeypatch, ImportRepository, "commit")
+    principal = Principal(user_id="u-admin", username="root", role="admin", client_ids=frozenset())
+    with pytest.raises(Crash):
+        csv_import.import_results(db=db, principal=principal, plan_id=plan_id, content=_file())
+    monkeypatch.undo()
+    original = ImportRepository.staged
+
+    def swept_first(self: ImportRepository, ids: list[str]) -> dict[str, dict[str, Any]]:
+        PlanRepository(db).delete(principal, plan_id)
+        return original(self, ids)
+
+    monkeypatch.setattr(ImportRepository, "staged", swept_first)
+    assert client.get(f"/plans/{plan_id}", headers=admin_headers).status_code == 404
+    for collection in ("plans", "plan_timesteps", "plan_results", "plan_imports"):
+        key = "_id" if collection == "plans" else "plan_id"
+        assert db[collection].count_documents({key: plan_id}) == 0, collection
+
+
 def _long_file() -> bytes:
     lines = ["timestep,campaign,spend,conversions,revenue"]
     for timestep in range(1, LONG_FILE_LAST + 1):

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from oktapi.services import history as history_service
 from tests.api.plans_support import insert_campaign, insert_client
+from tests.api.racing import together
 from tests.conftest import snapshot
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "reports"
@@ -293,8 +294,6 @@ def test_deleting_a_client_takes_its_campaigns_history(client: TestClient, admin
 def test_concurrent_uploads_of_one_day_are_applied_one_after_the_other(
     client: TestClient, db, admin_headers
 ) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
     client_id = insert_client(db)
     campaign = insert_campaign(db, client_id, "Search")
 
@@ -304,8 +303,7 @@ def test_concurrent_uploads_of_one_day_are_applied_one_after_the_other(
         assert response.status_code == 200, response.text
         return response.json()
 
-    with ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(send, range(1, 7)))
+    answers = together(*[lambda conversions=c: send(conversions) for c in range(1, 7)])
     assert sum(a["added"] for a in answers) == 1
     stored = db["plan_results"].find_one({"campaign_id": campaign, "date": "2026-11-01"})
     restated = sum(a["restated"] for a in answers)

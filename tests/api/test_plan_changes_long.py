@@ -1,14 +1,13 @@
 """A long plan edited many times keeps its books: spent + remaining = total, every allocation
 within its bounds and locks, history consistent; and a change racing a close loses nothing."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.plans_support import client_with_campaigns, create_plan, insert_campaign
+from tests.api.racing import together
 
 OWN_MAX = 400.0  # campaign 2's own max_budget
 
@@ -131,25 +130,16 @@ def test_a_long_plan_edited_many_times_keeps_its_books(
     assert db["plan_timesteps"].count_documents({"plan_id": plan_id}) == 24
 
 
-THREADS = 2
 ROUNDS = 6
 
 
 def _race(client: TestClient, headers: dict, plan_id: str, report: dict, budget: float):
     """The completing post and a budget change released at the same moment."""
-    start = threading.Barrier(THREADS)
-
-    def post() -> Any:
-        start.wait()
-        return client.post(f"/plans/{plan_id}/results", json=report, headers=headers)
-
-    def patch() -> Any:
-        start.wait()
-        return client.patch(f"/plans/{plan_id}", json={"total_budget": budget}, headers=headers)
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        posted, patched = pool.submit(post), pool.submit(patch)
-        return posted.result(), patched.result()
+    posted, patched = together(
+        lambda: client.post(f"/plans/{plan_id}/results", json=report, headers=headers),
+        lambda: client.patch(f"/plans/{plan_id}", json={"total_budget": budget}, headers=headers),
+    )
+    return posted, patched
 
 
 def test_a_budget_change_racing_the_closing_post_is_never_lost(

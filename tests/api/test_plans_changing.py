@@ -1,7 +1,5 @@
 """Plans change while they run: PATCH and DELETE /plans/{id}, stopping, and refused changes."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -12,6 +10,7 @@ from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Principal
 from oktapi.services import timesteps
 from tests.api.plans_support import client_with_campaigns, create_plan, results_for
+from tests.api.racing import together
 from tests.conftest import snapshot
 
 ADMIN = Principal(user_id="u-admin", username="root", role="admin", client_ids=frozenset())
@@ -256,18 +255,6 @@ def test_deleting_a_plan_removes_it_and_its_records_but_not_the_audit_trail(
 # --- a change racing a closing post --------------------------------------------------------------
 
 
-def _together(*calls: Any) -> list[Any]:
-    """Release every call at the same moment so they race inside the service."""
-    start = threading.Barrier(len(calls))
-
-    def run(call: Any) -> Any:
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
 def test_a_rename_racing_closing_posts_loses_neither(
     client: TestClient, db: Any, admin_headers: dict
 ) -> None:
@@ -276,7 +263,7 @@ def test_a_rename_racing_closing_posts_loses_neither(
     for round_ in range(6):
         allocation = client.get(f"{url}/allocation", headers=admin_headers).json()
         report = results_for(allocation)
-        posted, renamed = _together(
+        posted, renamed = together(
             lambda report=report: client.post(f"{url}/results", json=report, headers=admin_headers),
             lambda name=f"round {round_}": _patch(
                 client, admin_headers, plan["id"], {"name": name}
@@ -303,7 +290,7 @@ def test_a_stop_racing_a_closing_post_either_closes_first_or_refuses_it(
         plan = _plan(client, db, admin_headers, timesteps=4)
         url = f"/plans/{plan['id']}"
         report = results_for(plan["allocation"])
-        posted, stopped = _together(
+        posted, stopped = together(
             lambda url=url, report=report: client.post(
                 f"{url}/results", json=report, headers=admin_headers
             ),
@@ -373,7 +360,7 @@ def test_deleting_a_plan_while_it_is_reported_leaves_no_record_behind(
         allocation = client.get(f"{url}/allocation", headers=admin_headers).json()
         report = results_for(allocation)
         restatement = {"results": [{**report["results"][0], "conversions": 99}]}
-        posted, restated, deleted = _together(
+        posted, restated, deleted = together(
             lambda url=url, report=report: client.post(
                 f"{url}/results", json=report, headers=admin_headers
             ),

@@ -1,7 +1,5 @@
 """The same timestep posted from many threads at once is learned exactly once (the database decides)."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -9,20 +7,9 @@ from fastapi.testclient import TestClient
 
 from oktapi.services.state_codec import load_state
 from tests.api.plans_support import client_with_campaigns, create_plan, results_for
+from tests.api.racing import send_together
 
 THREADS = 8
-
-
-def _post_together(client: TestClient, url: str, bodies: list[dict], headers: dict) -> list:
-    """Release every post at the same moment so they race inside the service."""
-    start = threading.Barrier(len(bodies))
-
-    def post(body: dict):
-        start.wait()
-        return client.post(url, json=body, headers=headers)
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, bodies))
 
 
 def test_the_same_post_from_eight_threads_is_learned_once(
@@ -35,8 +22,8 @@ def test_the_same_post_from_eight_threads_is_learned_once(
     report = results_for(plan["allocation"], spend_share=0.9)
     spend = sum(entry["spend"] for entry in report["results"])
     for _ in range(2):  # twice: a race on timestep 0, then the retry storm of a closed timestep
-        responses = _post_together(
-            client, f"/plans/{plan['id']}/results", [report] * THREADS, admin_headers
+        responses = send_together(
+            client.post, f"/plans/{plan['id']}/results", [report] * THREADS, admin_headers
         )
         assert [r.status_code for r in responses] == [200] * THREADS
         assert len({r.text for r in responses}) == 1
@@ -59,7 +46,7 @@ def test_different_numbers_racing_for_one_timestep_let_exactly_one_win(
     client_id, campaign_ids = client_with_campaigns(db, 3)
     plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=4)
     bodies = [results_for(plan["allocation"], conversions=c) for c in range(THREADS)]
-    responses = _post_together(client, f"/plans/{plan['id']}/results", bodies, admin_headers)
+    responses = send_together(client.post, f"/plans/{plan['id']}/results", bodies, admin_headers)
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [409] * (THREADS - 1)
     winner = bodies[[r.status_code for r in responses].index(200)]
@@ -67,17 +54,6 @@ def test_different_numbers_racing_for_one_timestep_let_exactly_one_win(
     recorded = history["entries"][0]["results"]
     assert [r["conversions"] for r in recorded] == [e["conversions"] for e in winner["results"]]
     assert client.get(f"/plans/{plan['id']}", headers=admin_headers).json()["timestep"] == 1
-
-
-def _put_together(client: TestClient, url: str, bodies: list[dict], headers: dict) -> list:
-    start = threading.Barrier(len(bodies))
-
-    def put(body: dict):
-        start.wait()
-        return client.put(url, json=body, headers=headers)
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(put, bodies))
 
 
 def test_the_same_restatement_from_eight_threads_makes_one_revision(
@@ -89,8 +65,8 @@ def test_the_same_restatement_from_eight_threads_makes_one_revision(
     client.post(f"/plans/{plan['id']}/results", json=first, headers=admin_headers)
     spent = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()["budget_spent"]
     body = {"results": [{"campaign_id": campaign_ids[1], "spend": 5.0, "conversions": 8.5}]}
-    responses = _put_together(
-        client, f"/plans/{plan['id']}/results/0", [body] * THREADS, admin_headers
+    responses = send_together(
+        client.put, f"/plans/{plan['id']}/results/0", [body] * THREADS, admin_headers
     )
     assert [r.status_code for r in responses] == [200] * THREADS
     assert len({r.text for r in responses}) == 1
@@ -116,7 +92,7 @@ def test_different_restatements_racing_are_each_counted_once_in_turn(
         {"results": [{"campaign_id": campaign_ids[0], "spend": 1.0, "conversions": c + 10.0}]}
         for c in range(4)
     ]
-    responses = _put_together(client, f"/plans/{plan['id']}/results/0", bodies, admin_headers)
+    responses = send_together(client.put, f"/plans/{plan['id']}/results/0", bodies, admin_headers)
     assert sorted(r.json()["revision"] for r in responses) == [1, 2, 3, 4]
     history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
     last = max(responses, key=lambda r: r.json()["revision"]).json()
@@ -139,7 +115,7 @@ def test_two_parts_completing_at_the_same_moment_close_the_timestep_once(
     assert first.status_code == 202
     # the same completing part from eight threads: one close, one answer
     rest = {"timestep": 0, "results": full["results"][1:]}
-    responses = _post_together(client, url, [rest] * THREADS, admin_headers)
+    responses = send_together(client.post, url, [rest] * THREADS, admin_headers)
     assert [r.status_code for r in responses] == [200] * THREADS
     assert len({r.text for r in responses}) == 1
     assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 1
@@ -150,7 +126,7 @@ def test_two_parts_completing_at_the_same_moment_close_the_timestep_once(
         {"timestep": 1, "results": following["results"][:2]},
         {"timestep": 1, "results": following["results"][2:]},
     ]
-    answers = _post_together(client, url, halves, admin_headers)
+    answers = send_together(client.post, url, halves, admin_headers)
     assert sorted(r.status_code for r in answers) == [200, 202]
     after = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
     assert after["timestep"] == 2 and after["missing"] == campaign_ids
@@ -161,3 +137,72 @@ def test_two_parts_completing_at_the_same_moment_close_the_timestep_once(
     assert audited == 2
     spent = sum(e["spend"] for report in (full, following) for e in report["results"])
     assert after["budget_spent"] == pytest.approx(spent)
+
+
+def test_a_part_posted_again_while_another_post_closes_the_timestep_is_not_lost(
+    client: TestClient, db: Any, admin_headers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Campaign 0's part of timestep 0 is in; a post of the two others closes it. Between that
+    post's read and its close record, campaign 0's part is posted again with other figures and
+    answered "waiting": the timestep closes with the figures that were answered last."""
+    from oktapi.repositories.plans import PlanRepository
+    from oktapi.scope import Principal
+    from oktapi.services import timesteps
+
+    client_id, campaign_ids = client_with_campaigns(db, 3)
+    plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=4)
+    full = results_for(plan["allocation"])["results"]
+    url = f"/plans/{plan['id']}/results"
+    first = client.post(url, json={"timestep": 0, "results": full[:1]}, headers=admin_headers)
+    assert first.status_code == 202
+    again = [{**full[0], "conversions": full[0]["conversions"] + 7}]
+    principal = Principal(user_id="u-admin", username="root", role="admin", client_ids=frozenset())
+    insert, answers = PlanRepository.insert_timestep, []
+
+    def part_posted_first(self: PlanRepository, record: dict) -> None:
+        if not answers:
+            fresh = timesteps.load_plan(db, principal, plan["id"])
+            answers.append(
+                timesteps.report_timestep(
+                    db=db, principal=principal, plan=fresh, timestep=0, part=again
+                )
+            )
+        insert(self, record)
+
+    monkeypatch.setattr(PlanRepository, "insert_timestep", part_posted_first)
+    closing = client.post(url, json={"timestep": 0, "results": full[1:]}, headers=admin_headers)
+    assert closing.status_code == 200, closing.text
+    assert answers[0].status == "waiting"
+    history = client.get(f"/plans/{plan['id']}/history", headers=admin_headers).json()
+    recorded = {row["campaign_id"]: row for row in history["entries"][0]["results"]}
+    assert recorded[full[0]["campaign_id"]]["conversions"] == again[0]["conversions"]
+    assert db["plan_timesteps"].count_documents({"plan_id": plan["id"]}) == 1
+    after = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert after["timestep"] == 1
+    assert after["budget_spent"] == pytest.approx(sum(row["spend"] for row in full))
+
+
+def test_a_close_that_died_after_its_record_is_finished_by_the_next_read_with_its_parts(
+    client: TestClient, db: Any, admin_headers: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The close took a stored part; the process died before advancing the plan. The next read
+    finds that part unchanged and finishes the close at once (not as an overtaken one)."""
+    from oktapi.repositories.plans import PlanRepository
+
+    client_id, campaign_ids = client_with_campaigns(db, 3)
+    plan = create_plan(client, admin_headers, client_id, campaign_ids, timesteps=4)
+    full = results_for(plan["allocation"])["results"]
+    url = f"/plans/{plan['id']}/results"
+    first = client.post(url, json={"timestep": 0, "results": full[:1]}, headers=admin_headers)
+    assert first.status_code == 202
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the process died here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(PlanRepository, "advance", die)
+        died = client.post(url, json={"timestep": 0, "results": full[1:]}, headers=admin_headers)
+        assert died.status_code == 500
+    after = client.get(f"/plans/{plan['id']}", headers=admin_headers).json()
+    assert after["timestep"] == 1
+    assert after["budget_spent"] == pytest.approx(sum(row["spend"] for row in full))

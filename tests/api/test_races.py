@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from oktapi.repositories.plans import PLAN_TIMESTEPS, PLANS
 from tests.api.plans_support import client_with_campaigns, create_plan, results_for
+from tests.api.racing import together
 from tests.conftest import bearer, insert_user
 
 WAIT_SECONDS = 30
@@ -242,23 +243,13 @@ def test_deleting_and_planning_a_campaign_at_once_never_both_succeed(
     """Released together, without pauses: whichever wins, the other is refused."""
     for _ in range(8):
         client_id, campaign_ids = client_with_campaigns(db, 2)
-        start = threading.Barrier(2)
-
-        def delete(campaign_id: str = campaign_ids[0], start: Any = start) -> Any:
-            start.wait()
-            return client.delete(f"/campaigns/{campaign_id}", headers=admin_headers)
-
-        def plan(
-            client_id: str = client_id, campaign_ids: list[str] = campaign_ids, start: Any = start
-        ) -> Any:
-            start.wait()
-            return client.post(
-                f"/clients/{client_id}/plans", json=_plan_body(campaign_ids), headers=admin_headers
-            )
-
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            deleted, created = pool.submit(delete), pool.submit(plan)
-            codes = (deleted.result().status_code, created.result().status_code)
+        deleted, created = together(
+            lambda ids=campaign_ids: client.delete(f"/campaigns/{ids[0]}", headers=admin_headers),
+            lambda owner=client_id, ids=campaign_ids: client.post(
+                f"/clients/{owner}/plans", json=_plan_body(ids), headers=admin_headers
+            ),
+        )
+        codes = (deleted.status_code, created.status_code)
         assert codes != (204, 201), "a plan over a deleted campaign"
         plans = db["plans"].count_documents({"client_id": client_id})
         campaign = db["campaigns"].find_one({"_id": campaign_ids[0]})
@@ -281,14 +272,9 @@ def test_ten_identical_creations_with_one_key_make_one_plan(
 ) -> None:
     client_id, campaign_ids = client_with_campaigns(db, 3)
     body = _plan_body(campaign_ids)
-    start = threading.Barrier(THREADS)
-
-    def create(_: int) -> Any:
-        start.wait()
-        return _create(client, admin_headers, client_id, body, "retry-7f3a")
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        responses = list(pool.map(create, range(THREADS)))
+    responses = together(
+        *[lambda: _create(client, admin_headers, client_id, body, "retry-7f3a")] * THREADS
+    )
     assert [r.status_code for r in responses] == [201] * THREADS, [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
     assert db["plans"].count_documents({"client_id": client_id}) == 1
