@@ -222,7 +222,7 @@ def list_plans(
     plans = repo.list_for_client(principal, client_id, page)
     lagging = set(repo.pending_timesteps([p for p in plans if p["version"] < p["timesteps"]]))
     lagging |= set(ResultRepository(db).pending_restatements(plans))
-    lagging |= {p["_id"] for p in plans if p.get("pending_import")}
+    lagging |= {p["_id"] for p in plans if p.get("pending_import") or p.get("bounds_pending")}
     if not lagging:
         return plans
     return [catch_up(db, p) if p["_id"] in lagging else p for p in plans]
