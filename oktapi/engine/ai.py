@@ -166,10 +166,21 @@ class AI(PlanChanges):
 
 
 def _tie_order(state: State) -> np.ndarray:
-    """Who gets a unit left by equal rounding remainders first: a stable hash of each
-    campaign's id and the timestep, so it changes every timestep (no campaign is always the
-    one that gets the extra cent) and depends neither on the campaigns' order nor on a draw."""
+    """Who gets a unit left by equal rounding remainders first: a stable hash of the timestep
+    and each campaign's figures so far (allocated, spend, conversions, revenue of its kept
+    rows), so it changes every timestep (no campaign is always the one that gets the extra
+    cent) and depends neither on the campaigns' order, nor on their ids, nor on a draw.
+    Campaigns alike in all of these fall back to the order they are listed in."""
+    figures = np.vstack(
+        (
+            state.allocated.sum(axis=0),
+            state.spend.sum(axis=0),
+            state.conversions.sum(axis=0),
+            state.revenue.sum(axis=0),
+        )
+    )
+    stamp = np.int64(state.timestep).tobytes()
     return np.array(
-        [zlib.crc32(f"{state.timestep}:{campaign.id}".encode()) for campaign in state.campaigns],
+        [zlib.crc32(stamp + figures[:, index].tobytes()) for index in range(state.n_campaigns)],
         dtype=np.int64,
     )
