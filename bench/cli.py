@@ -32,6 +32,7 @@ from bench.tables import (
     print_lag_report,
     print_report,
 )
+from oktapi.engine.policies import DEFAULT_POLICY
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,7 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra["lag"] = run_lag_bench(seeds, jobs=jobs)
         _print_extra("lag", extra["lag"])
     if args.changes or args.changes_only:
-        extra["changes"] = run_changes_bench(seeds, jobs=jobs)
+        extra["changes"] = run_changes_bench(
+            seeds,
+            jobs=jobs,
+            policies=policies or (DEFAULT_POLICY,),
+            bases=[s for s in scenarios or () if isinstance(s, Scenario)] or None,
+        )
         _print_extra("changes", extra["changes"])
     if args.changes_only:
         return _write_only(out_dir / "changes.json", extra["changes"], extra["changes"])

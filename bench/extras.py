@@ -9,7 +9,12 @@ import numpy as np
 
 from bench.runner import _SCENARIOS, DEFAULT_SEEDS, _compute_oracles
 from bench.simulate import Scenario, oracle, run, score
-from bench.simulate.changes import CHANGE_SCENARIOS, run_changing
+from bench.simulate.changes import (
+    CHANGE_SCENARIOS,
+    ChangeScenario,
+    run_changing,
+    with_changes,
+)
 from bench.simulate.lag import LAG_SCENARIOS, MODES, run_lagged
 from bench.simulate.parallel import fork_map
 from oktapi.engine.policies import DEFAULT_POLICY
@@ -85,21 +90,29 @@ def _percent_table(
     return {"seeds": seeds, "scenarios": scenarios, "mean": mean, "errors": errors}
 
 
-# Columns of the changes table: the default policy on the edited plan, the same policy on the
-# unedited base market (for scale: what the change costs), and the even split on the edited plan.
-CHANGE_COLUMNS = ("edited", "unedited", "even, edited")
+# Columns of the changes table: each policy on the edited plan (the default policy unless told
+# otherwise), the default policy on the unedited base market (for scale: what the change costs),
+# and the even split on the edited plan.
+UNEDITED, EVEN_EDITED = "unedited", "even, edited"
+# The change scenarios the workers play (the shipped ones, or fresh ones added before forking).
+_CHANGES: dict[str, ChangeScenario] = dict(CHANGE_SCENARIOS)
+
+
+def change_columns(policies: Sequence[str] = (DEFAULT_POLICY,)) -> tuple[str, ...]:
+    """The columns of the changes table for these policies."""
+    return (*(f"{policy}, edited" for policy in policies), UNEDITED, EVEN_EDITED)
 
 
 def _simulate_changes(task: tuple[str, str, int]) -> tuple[str, str, int, float | str]:
     """Worker: one change scenario (or its unedited base) played once, scored by the oracle."""
     name, column, seed = task
-    scenario = CHANGE_SCENARIOS[name]
+    scenario = _CHANGES[name]
     try:
-        if column == "unedited":
+        if column == UNEDITED:
             base = _SCENARIOS[name.removesuffix("_changes")]
             budgets = run(base, DEFAULT_POLICY, seed=seed).budgets
             return name, column, seed, score(base, budgets, oracle(base)).percent_of_oracle
-        policy = "even" if column.startswith("even") else DEFAULT_POLICY
+        policy = "even" if column == EVEN_EDITED else column.removesuffix(", edited")
         budgets = run_changing(scenario, seed, policy)
     except Exception as error:  # report it in the table instead of losing the other runs
         return name, column, seed, f"{type(error).__name__}: {error}"
@@ -107,21 +120,34 @@ def _simulate_changes(task: tuple[str, str, int]) -> tuple[str, str, int, float 
     return name, column, seed, score(market, budgets, oracle(market)).percent_of_oracle
 
 
-def run_changes_bench(seeds: int = DEFAULT_SEEDS, jobs: int = 2) -> dict:
-    """The default policy on plans edited mid-run (`CHANGE_SCENARIOS`), against an oracle that
-    knows the change, beside the same market unedited and the even split.
+def run_changes_bench(
+    seeds: int = DEFAULT_SEEDS,
+    jobs: int = 2,
+    policies: Sequence[str] = (DEFAULT_POLICY,),
+    bases: Sequence[Scenario] | None = None,
+) -> dict:
+    """Each policy on plans edited mid-run (`CHANGE_SCENARIOS`, or ``bases`` edited by
+    `with_changes`), against an oracle that knows the change, beside the default policy on the
+    same market unedited and the even split.
 
-    Returns {"seeds", "scenarios": {name: {"description", column: {"mean", "std", "percents"}}},
-    "mean": {column: mean over scenarios}, "errors": [...]}.
+    Returns {"seeds", "columns", "scenarios": {name: {"description", column: {"mean", "std",
+    "percents"}}}, "mean": {column: mean over scenarios}, "errors": [...]}.
     """
     from bench.simulate import get_scenario
 
-    markets = [s.market for s in CHANGE_SCENARIOS.values()]
-    bases = [get_scenario(name.removesuffix("_changes")) for name in CHANGE_SCENARIOS]
-    descriptions = {name: scenario.description for name, scenario in CHANGE_SCENARIOS.items()}
-    return _percent_table(
-        _simulate_changes, descriptions, CHANGE_COLUMNS, [*markets, *bases], seeds, jobs
+    if bases is None:
+        changes = dict(CHANGE_SCENARIOS)
+        bases = [get_scenario(name.removesuffix("_changes")) for name in changes]
+    else:
+        changes = {s.name: s for s in (with_changes(base) for base in bases)}
+    _CHANGES.update(changes)
+    markets = [s.market for s in changes.values()]
+    descriptions = {name: scenario.description for name, scenario in changes.items()}
+    columns = change_columns(policies)
+    table = _percent_table(
+        _simulate_changes, descriptions, columns, [*markets, *bases], seeds, jobs
     )
+    return {**table, "columns": list(columns)}
 
 
 def run_cost_bench(policies: Sequence[str] = (DEFAULT_POLICY, "thompson")) -> dict:

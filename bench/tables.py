@@ -10,6 +10,7 @@ import numpy as np
 
 from bench.runner import BenchResult
 from bench.simulate.lag import MODES
+from oktapi.engine.policies import DEFAULT_POLICY
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,8 +48,9 @@ def print_changes_report(changes: dict, console: Console | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from bench.extras import CHANGE_COLUMNS
+    from bench.extras import UNEDITED, change_columns
 
+    columns = changes.get("columns") or change_columns()
     console = console or Console()
     table = Table(
         title=(
@@ -56,14 +58,12 @@ def print_changes_report(changes: dict, console: Console | None = None) -> None:
             f"(mean ± std over {changes['seeds']} seeds)"
         )
     )
-    headers = ("response_curve, edited", "response_curve, unedited market", "even, edited")
+    headers = [f"{DEFAULT_POLICY}, unedited market" if c == UNEDITED else c for c in columns]
     for column in ("scenario", *headers):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for name, cells in changes["scenarios"].items():
-        table.add_row(
-            name, *(f"{cells[c]['mean']:.1f}±{cells[c]['std']:.1f}" for c in CHANGE_COLUMNS)
-        )
-    table.add_row("mean", *(f"{changes['mean'][c]:.1f}" for c in CHANGE_COLUMNS))
+        table.add_row(name, *(f"{cells[c]['mean']:.1f}±{cells[c]['std']:.1f}" for c in columns))
+    table.add_row("mean", *(f"{changes['mean'][c]:.1f}" for c in columns))
     console.print(table)
     for name, cells in changes["scenarios"].items():
         console.print(f"{name}: {cells['description']}")

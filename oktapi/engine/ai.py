@@ -7,6 +7,7 @@ in ``plan_changes.py``.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,7 +65,12 @@ class AI(PlanChanges):
             if problem:
                 raise RuntimeError(f"policy {state.policy!r} broke a constraint: {problem}")
             budgets = round_budgets(
-                budgets, timestep_budget, min_budgets, max_budgets, state.decimals
+                budgets,
+                timestep_budget,
+                min_budgets,
+                max_budgets,
+                state.decimals,
+                _tie_order(state),
             )
             problem = within_bounds(budgets, timestep_budget, min_budgets, max_budgets)
             if problem:
@@ -157,3 +163,24 @@ class AI(PlanChanges):
             return np.ones(state.n_campaigns)
         conversions, _ = state.maturity.shares(state.platforms, np.zeros(state.n_campaigns))
         return conversions
+
+
+def _tie_order(state: State) -> np.ndarray:
+    """Who gets a unit left by equal rounding remainders first: a stable hash of the timestep
+    and each campaign's figures so far (allocated, spend, conversions, revenue of its kept
+    rows), so it changes every timestep (no campaign is always the one that gets the extra
+    cent) and depends neither on the campaigns' order, nor on their ids, nor on a draw.
+    Campaigns alike in all of these fall back to the order they are listed in."""
+    figures = np.vstack(
+        (
+            state.allocated.sum(axis=0),
+            state.spend.sum(axis=0),
+            state.conversions.sum(axis=0),
+            state.revenue.sum(axis=0),
+        )
+    )
+    stamp = np.int64(state.timestep).tobytes()
+    return np.array(
+        [zlib.crc32(stamp + figures[:, index].tobytes()) for index in range(state.n_campaigns)],
+        dtype=np.int64,
+    )

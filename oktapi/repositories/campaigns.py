@@ -91,6 +91,12 @@ class CampaignRepository:
             )
         )
 
+    def bounds(self, campaign_id: str) -> dict[str, Any] | None:
+        """A campaign's own min/max budget as stored now (internal: a plan follows them)."""
+        return self._campaigns.find_one(
+            {"_id": campaign_id}, projection={"min_budget": True, "max_budget": True}
+        )
+
     def is_live(self, campaign_id: str) -> bool:
         """Whether the campaign still exists (checked after writing rows that belong to it)."""
         found = self._campaigns.find_one({"_id": campaign_id}, projection={"_id": True})

@@ -175,11 +175,14 @@ class PlanRepository:
         fields: dict[str, Any],
         *,
         no_parts: bool,
+        settles: tuple[str, str] | None = None,
     ) -> bool:
         """A plan change, from the plan as read (``version``, ``changes``) to ``changes + 1``.
 
         With ``no_parts`` it only applies while no result of the open timestep has arrived (the
-        change recomputed that timestep's allocation). False if the plan moved meanwhile.
+        change recomputed that timestep's allocation). With ``settles`` (campaign id, token) it
+        also takes off that campaign's bound mark, only while the mark is still that one (see
+        ``mark_bounds_pending``). False if the plan moved meanwhile.
         """
         query: dict[str, Any] = {
             "_id": plan_id,
@@ -189,7 +192,31 @@ class PlanRepository:
         }
         if no_parts:
             query["parts"] = {"$in": [{}, None]}
-        result = self._plans.update_one(query, {"$set": {**fields, "changes": changes + 1}})
+        update: dict[str, Any] = {"$set": {**fields, "changes": changes + 1}}
+        if settles is not None:
+            campaign_id, token = settles
+            query[f"bounds_pending.{campaign_id}.token"] = token
+            update["$unset"] = {f"bounds_pending.{campaign_id}": ""}
+        result = self._plans.update_one(query, update)
+        return result.matched_count == 1
+
+    def mark_bounds_pending(
+        self, plan_ids: list[str], campaign_id: str, mark: dict[str, Any]
+    ) -> None:
+        """Mark plans whose engine must take a campaign's new bounds (``mark``: a ``token``
+        and who edited). Durable: every read finishes a mark (services/timesteps.catch_up), so
+        a plan never answers under a bound its campaign no longer has."""
+        if plan_ids:
+            self._plans.update_many(
+                {"_id": {"$in": plan_ids}}, {"$set": {f"bounds_pending.{campaign_id}": mark}}
+            )
+
+    def clear_bounds_pending(self, plan_id: str, campaign_id: str, token: str) -> bool:
+        """Take off a bound mark that needed no change, unless a newer edit marked it again."""
+        result = self._plans.update_one(
+            {"_id": plan_id, f"bounds_pending.{campaign_id}.token": token},
+            {"$unset": {f"bounds_pending.{campaign_id}": ""}},
+        )
         return result.matched_count == 1
 
     def set_fields(self, plan_id: str, fields: dict[str, Any]) -> bool:

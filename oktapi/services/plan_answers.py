@@ -28,8 +28,24 @@ def current_campaign_ids(plan: dict[str, Any]) -> list[str]:
     return [cid for cid in plan["campaign_ids"] if not rules_of(plan, cid).get("removed")]
 
 
-def plan_public(plan: dict[str, Any], note: str | None = None) -> PlanPublic:
+def open_allocation(plan: dict[str, Any]) -> dict[str, Any] | None:
+    """The open timestep's allocation as stored, with each campaign's name as it is now (a
+    campaign renamed after the allocation was computed shows its new name)."""
     allocation = plan.get("allocation")
+    if allocation is None:
+        return None
+    names = plan.get("campaign_names") or {}
+    items = [
+        {**item, "campaign_name": names[item["campaign_id"]]}
+        if item["campaign_id"] in names
+        else item
+        for item in allocation["allocations"]
+    ]
+    return {**allocation, "allocations": items}
+
+
+def plan_public(plan: dict[str, Any], note: str | None = None) -> PlanPublic:
+    allocation = open_allocation(plan)
     active = plan["version"] < plan["timesteps"] and plan["status"] == "active"
     parts = plan.get("parts") or {}
     names = plan.get("campaign_names") or {}
@@ -136,7 +152,7 @@ def open_entry(plan: dict[str, Any]) -> HistoryEntry:
     """The open timestep: its allocation, no results yet."""
     return HistoryEntry(
         timestep=plan["version"],
-        allocation=AllocationPublic.model_validate(plan["allocation"]),
+        allocation=AllocationPublic.model_validate(open_allocation(plan)),
         results=None,
         reported_at=None,
     )

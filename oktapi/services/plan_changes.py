@@ -9,6 +9,8 @@ no part arrived meanwhile); otherwise that allocation stands as given, the chang
 the next timestep and the answer says so in ``note``. A refused change writes nothing.
 """
 
+import contextlib
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -106,43 +108,143 @@ def apply_campaign_bounds(
     *, db: Database, principal: Principal, campaign: dict[str, Any], changes: dict[str, Any]
 ) -> Callable[[], None]:
     """A campaign's own new bounds, checked against each active plan it is in; returns the step
-    that applies them from each plan's open timestep (plan-level bounds win). Checking first
-    means a bound one plan cannot take refuses the whole edit (422), nothing written."""
+    that applies them from each plan's open timestep (plan-level bounds win), to run once the
+    campaign is written. Checking first means a bound one plan cannot take refuses the whole
+    edit (422), nothing written.
+
+    The plans are marked before the campaign is written (``bounds_pending``): a mark stays
+    until the plan's engine has the campaign's bounds as stored, and every read of the plan
+    finishes it first (``finish_pending_bounds``). So a follow-up that loses every race with
+    closes and other changes, or a process that dies after writing the campaign, never leaves
+    a plan answering under the old bound."""
+    campaign_id = campaign["_id"]
     bounds = {key: changes[key] for key in BOUNDS if key in changes}
-    plan_ids = [
-        plan["_id"]
-        for plan in PlanRepository(db).active_with_campaign(campaign["_id"])
-        if not rules_of(plan, campaign["_id"]).get("removed")
-    ]
-    if not bounds or not plan_ids:
+    if not bounds:
         return lambda: None
+    repo = PlanRepository(db)
+    plan_ids = _following(repo, campaign_id)
     own = {**campaign, **bounds}
-
-    def edit(plan: dict[str, Any]) -> Edit | None:
-        rules = rules_of(plan, campaign["_id"])
-        if all(rules.get(key) is not None for key in bounds):
-            return None  # the plan's own bounds win
-        return rules_edit(plan, campaign["_id"], {}, own, action="plan.campaign_bounds_followed")
-
     for plan_id in plan_ids:
         plan = load_plan(db, principal, plan_id)
-        made = edit(plan) if plan["status"] == "active" else None
+        made = _bounds_edit(plan, campaign_id, own) if plan["status"] == "active" else None
         if made is not None:
             try:
                 _engine_step(plan, made)
             except Invalid as error:
-                items: list[Any] = error.detail if isinstance(error.detail, list) else []
-                reason = "; ".join(str(item["msg"]) for item in items)
                 raise Invalid(
-                    f"plan {plan['name']!r} ({plan_id}) cannot take this bound: {reason}",
+                    f"plan {plan['name']!r} ({plan_id}) cannot take this bound: {_reason(error)}",
                     loc=("body", next(iter(bounds))),
                 ) from None
+    repo.mark_bounds_pending(plan_ids, campaign_id, _mark(principal))
 
     def apply() -> None:
-        for plan_id in plan_ids:
-            _change(db, principal, plan_id, edit, missing_ok=True)
+        # Marked again (a read between the first mark and the campaign's write finished it with
+        # the old bounds), with the plans that started over the campaign meanwhile.
+        following = [*plan_ids, *(p for p in _following(repo, campaign_id) if p not in plan_ids)]
+        repo.mark_bounds_pending(following, campaign_id, _mark(principal))
+        for plan_id in following:
+            # Its catch-up takes the bounds; deleted meanwhile, or busy: its next read does.
+            with contextlib.suppress(NotFound, Conflict):
+                load_plan(db, principal, plan_id)
 
     return apply
+
+
+def finish_pending_bounds(db: Database, plan: dict[str, Any]) -> None:
+    """Give a marked plan's engine its campaigns' bounds as stored now (``timesteps.catch_up``
+    calls it on every read), from the open timestep, as ``PATCH /campaigns/{id}`` would have.
+
+    409 if the plan keeps changing under it: the read fails rather than show the old bound."""
+    repo = PlanRepository(db)
+    for campaign_id in sorted(plan.get("bounds_pending") or {}):
+        for _ in range(MAX_ATTEMPTS):
+            if _settle_bounds(db, repo, plan["_id"], campaign_id):
+                break
+        else:
+            raise Conflict("the plan is being changed or reported by many requests at once; retry")
+
+
+def _settle_bounds(db: Database, repo: PlanRepository, plan_id: str, campaign_id: str) -> bool:
+    """One attempt at taking one campaign's bound mark off the plan; False if it lost a race."""
+    plan = repo.get_unscoped(plan_id)
+    mark = ((plan or {}).get("bounds_pending") or {}).get(campaign_id)
+    if plan is None or mark is None:
+        return True  # deleted, or another read finished it
+    own = CampaignRepository(db).bounds(campaign_id)
+    edit = (
+        None if own is None or plan["status"] != "active" else _bounds_edit(plan, campaign_id, own)
+    )
+    if edit is not None and _engine_has_bounds(plan, campaign_id, edit):
+        edit = None
+    if edit is None:
+        return repo.clear_bounds_pending(plan_id, campaign_id, mark["token"])
+    actor = Principal(user_id=mark["user_id"], username=mark["by"], role="", client_ids=frozenset())
+    try:
+        fields, _, recompute = _engine_step(plan, edit)
+    except Invalid as error:  # the plan changed since the edit was checked: say so, keep it
+        if not repo.clear_bounds_pending(plan_id, campaign_id, mark["token"]):
+            return False
+        AuditRepository(db).append(
+            actor=actor,
+            action="plan.campaign_bounds_refused",
+            client_id=plan["client_id"],
+            plan_id=plan_id,
+            target_id=campaign_id,
+            changes={"applied": edit.audit["applied"], "reason": _reason(error)},
+        )
+        return True
+    changes = plan.get("changes", 0)
+    if not repo.apply_change(
+        plan_id,
+        plan["version"],
+        changes,
+        fields,
+        no_parts=recompute,
+        settles=(campaign_id, mark["token"]),
+    ):
+        return False
+    _audit(db, actor, {**plan, **fields, "changes": changes + 1}, edit, recompute)
+    return True
+
+
+def _mark(principal: Principal) -> dict[str, Any]:
+    """A bound mark: a token (a newer edit's mark replaces it) and who made the edit."""
+    return {"token": uuid.uuid4().hex, "user_id": principal.user_id, "by": principal.username}
+
+
+def _following(repo: PlanRepository, campaign_id: str) -> list[str]:
+    """The active plans that take a campaign's own bounds (not those it was removed from)."""
+    return [
+        plan["_id"]
+        for plan in repo.active_with_campaign(campaign_id)
+        if not rules_of(plan, campaign_id).get("removed")
+    ]
+
+
+def _bounds_edit(plan: dict[str, Any], campaign_id: str, own: dict[str, Any]) -> Edit | None:
+    """The edit giving a plan a campaign's own bounds ``own``; None where nothing applies (a
+    finished plan, a campaign removed from it, or one whose plan-level bounds both win)."""
+    if plan["version"] >= plan["timesteps"] or campaign_id not in plan["campaign_ids"]:
+        return None
+    rules = rules_of(plan, campaign_id)
+    if rules.get("removed") or all(rules.get(key) is not None for key in BOUNDS):
+        return None
+    return rules_edit(plan, campaign_id, {}, own, action="plan.campaign_bounds_followed")
+
+
+def _engine_has_bounds(plan: dict[str, Any], campaign_id: str, edit: Edit) -> bool:
+    """Whether the plan's engine already holds the bounds ``edit`` would give (a no-op)."""
+    state = load_state(plan["state"])
+    engine = state.campaigns[plan["campaign_ids"].index(campaign_id)]
+    applied = edit.audit["applied"]
+    return bool(
+        engine.min_budget == applied["min_budget"] and engine.max_budget == applied["max_budget"]
+    )
+
+
+def _reason(error: Invalid) -> str:
+    items: list[Any] = error.detail if isinstance(error.detail, list) else []
+    return "; ".join(str(item["msg"]) for item in items)
 
 
 # --- the one write path --------------------------------------------------------------------
@@ -153,19 +255,10 @@ def _change(
     principal: Principal,
     plan_id: str,
     make: Callable[[dict[str, Any]], Edit | None],
-    *,
-    missing_ok: bool = False,
 ) -> tuple[dict[str, Any], str | None]:
     repo = PlanRepository(db)
     for _ in range(MAX_ATTEMPTS):
-        try:
-            plan = load_plan(db, principal, plan_id)
-        except NotFound:
-            if missing_ok:
-                return {}, None
-            raise
-        if missing_ok and plan["status"] != "active":
-            return plan, None
+        plan = load_plan(db, principal, plan_id)
         _must_be_running(plan)
         edit = make(plan)
         if edit is None:

@@ -18,7 +18,12 @@ from oktapi.repositories.clients import ClientRepository
 from oktapi.repositories.plans import PlanRepository
 from oktapi.repositories.results import ResultRepository
 from oktapi.scope import Page, Principal
-from oktapi.services.plan_answers import allocation_document, closed_entry, open_entry
+from oktapi.services.plan_answers import (
+    allocation_document,
+    closed_entry,
+    open_allocation,
+    open_entry,
+)
 from oktapi.services.plan_audit import audit_allocation
 from oktapi.services.prior_days import prior_days
 from oktapi.services.state_codec import stored_state
@@ -190,11 +195,12 @@ def get_allocation(*, db: Database, principal: Principal, plan_id: str) -> dict[
     plan = get_plan(db=db, principal=principal, plan_id=plan_id)
     if plan["status"] == "stopped":
         raise Conflict(f"the plan was stopped at timestep {plan['version']}: no more allocations")
-    if plan["allocation"] is None:
+    allocation = open_allocation(plan)
+    if allocation is None:
         raise Conflict(
             f"the plan is finished: all {plan['timesteps']} timesteps have been reported"
         )
-    return plan["allocation"]
+    return allocation
 
 
 def delete_plan(*, db: Database, principal: Principal, plan_id: str) -> None:
@@ -222,7 +228,7 @@ def list_plans(
     plans = repo.list_for_client(principal, client_id, page)
     lagging = set(repo.pending_timesteps([p for p in plans if p["version"] < p["timesteps"]]))
     lagging |= set(ResultRepository(db).pending_restatements(plans))
-    lagging |= {p["_id"] for p in plans if p.get("pending_import")}
+    lagging |= {p["_id"] for p in plans if p.get("pending_import") or p.get("bounds_pending")}
     if not lagging:
         return plans
     return [catch_up(db, p) if p["_id"] in lagging else p for p in plans]

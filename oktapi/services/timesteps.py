@@ -419,7 +419,8 @@ def _advance_changes(
 
 
 def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
-    """Redo what a crash left half-done: a restatement, a close, a report import (csv_apply)."""
+    """Redo what a crash left half-done: a restatement, a close, a report import (csv_apply),
+    a campaign's new bounds its plans have not taken yet (plan_changes.apply_campaign_bounds)."""
     repo = PlanRepository(db)
     store = ResultRepository(db)
     with_state = "state" in plan
@@ -437,7 +438,13 @@ def catch_up(db: Database, plan: dict[str, Any]) -> dict[str, Any]:
             plan = finish_pending(db, plan, pending, with_state=with_state)
             continue
         if version >= plan["timesteps"] or record is None:
-            return plan
+            if not plan.get("bounds_pending"):
+                return plan
+            from oktapi.services.plan_changes import finish_pending_bounds  # changes read plans
+
+            finish_pending_bounds(db, plan)
+            plan = _reload(repo, plan["_id"], with_state)
+            continue
         from_parts = _parts_taken(plan, record)
         if record.get("changes_applied", 0) != plan.get("changes", 0) or from_parts is None:
             # A change or a part posted again overtook this close; its writer takes it back, or

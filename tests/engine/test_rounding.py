@@ -57,21 +57,63 @@ def test_rounded_budgets_keep_the_sum_the_bounds_and_the_unit(split, seed):
     whole = _is_whole(rounded, decimals)
     kept = rounded == budgets
     assert np.all(whole | kept)
-    # Less than a unit per campaign of the requested sum is lost (equal remainders are
-    # rounded alike), and no budget grows by more than a unit (one may shrink more, to make
-    # room for minimums rounded up).
+    # Less than a unit per campaign of the requested sum is lost, and no budget grows by more
+    # than a unit (one may shrink more, to make room for minimums rounded up) unless every
+    # other campaign with room grew too: the units still missing went round, one each.
     if low.sum() <= timestep_budget:
         assert rounded.sum() > budgets.sum() - unit * len(budgets) - 1e-9
-    assert np.all(rounded - budgets <= unit + 1e-9)
-    # The order campaigns are listed in changes nothing.
+    if np.any(rounded - budgets > unit + 1e-9):
+        room = whole & (rounded + unit <= high + 1e-9)
+        assert np.all(rounded[room] > budgets[room])
+    # Where every campaign's bounds hold a whole unit, the sum is the requested sum in whole
+    # units exactly (the timestep budget rounded down, when all of it was asked for), ties or
+    # not, as far as the bounds in whole units allow (float noise: the slack the rounding takes).
+    scale = 10.0**decimals
+    slack = min(1e-9 * max(timestep_budget, 1.0) * scale, 1e-3)
+    low_units = np.ceil(low * scale - slack)
+    high_units = np.where(np.isfinite(high), np.floor(high * scale + slack), np.inf)
+    cap = math.floor(timestep_budget * scale + slack)
+    if np.all(low_units <= high_units) and low_units.sum() <= cap:
+        wanted = min(cap, math.floor(math.fsum(budgets * scale) + 0.5), high_units.sum())
+        assert round(rounded.sum() * scale) == max(wanted, low_units.sum())
+    # The order campaigns are listed in changes nothing when the tie-break moves with them.
     order = np.random.default_rng(seed).permutation(len(budgets))
-    shuffled = round_budgets(budgets[order], timestep_budget, low[order], high[order], decimals)
+    priority = np.random.default_rng(seed + 1).permutation(len(budgets))
+    rounded = round_budgets(budgets, timestep_budget, low, high, decimals, priority)
+    shuffled = round_budgets(
+        budgets[order], timestep_budget, low[order], high[order], decimals, priority[order]
+    )
     np.testing.assert_array_equal(shuffled, rounded[order])
 
 
-def test_an_even_split_stays_even_and_the_cent_left_waits_for_later():
+@settings(max_examples=300, deadline=None)
+@given(
+    n_campaigns=st.integers(1, 12),
+    decimals=st.sampled_from([0, 2, 3]),
+    whole_units=st.integers(0, 10**7),
+    turn=st.integers(0, 50),
+)
+def test_an_even_split_of_any_budget_adds_up_to_it_exactly(
+    n_campaigns, decimals, whole_units, turn
+):
+    """The tie case: every campaign loses the same in rounding; the units left still go out."""
+    timestep_budget = whole_units / 10.0**decimals
+    budgets = np.full(n_campaigns, timestep_budget / n_campaigns)
+    priority = (np.arange(n_campaigns) - turn) % n_campaigns
+    low, high = np.zeros(n_campaigns), np.full(n_campaigns, np.inf)
+    rounded = round_budgets(budgets, timestep_budget, low, high, decimals, priority)
+    assert np.all(_is_whole(rounded, decimals))
+    assert round(rounded.sum() * 10.0**decimals) == whole_units
+    assert rounded.max() - rounded.min() <= 10.0**-decimals + 1e-9  # still as even as can be
+
+
+def test_an_even_split_hands_out_the_cent_left_by_priority():
     rounded = round_budgets(np.full(3, 100.0 / 3), 100.0, np.zeros(3), np.full(3, np.inf), 2)
-    assert rounded.tolist() == [33.33, 33.33, 33.33]
+    assert rounded.tolist() == [33.34, 33.33, 33.33]
+    turned = round_budgets(
+        np.full(3, 100.0 / 3), 100.0, np.zeros(3), np.full(3, np.inf), 2, np.array([2, 0, 1])
+    )
+    assert turned.tolist() == [33.33, 33.34, 33.33]
 
 
 def test_zero_decimal_currencies_get_whole_units_within_the_budget():
@@ -87,13 +129,24 @@ def test_the_extra_cent_goes_to_the_largest_remainder_that_has_room():
     np.testing.assert_allclose(rounded, [10.01, 10.0, 9.99])
 
 
-def test_campaigns_with_equal_remainders_get_the_units_left_all_or_none():
+def test_campaigns_with_equal_remainders_share_the_units_left_by_priority():
     budgets = np.array([10.007, 10.007, 9.986])  # 30.000: 10.00 + 10.00 + 9.98 leaves 2 cents
     rounded = round_budgets(budgets, 30.0, np.zeros(3), np.full(3, np.inf), 2)
     np.testing.assert_allclose(rounded, [10.01, 10.01, 9.98])
     budgets = np.array([10.004, 10.004, 9.992])  # now the last one has the largest remainder
     rounded = round_budgets(budgets, 30.0, np.zeros(3), np.full(3, np.inf), 2)
-    np.testing.assert_allclose(rounded, [10.0, 10.0, 9.99])  # a cent left: 2 tied, 1 to give
+    np.testing.assert_allclose(rounded, [10.01, 10.0, 9.99])  # 2 tied, 1 cent: the first
+    rounded = round_budgets(budgets, 30.0, np.zeros(3), np.full(3, np.inf), 2, np.array([1, 0, 2]))
+    np.testing.assert_allclose(rounded, [10.0, 10.01, 9.99])
+
+
+def test_minimums_rounded_up_take_back_exactly_what_they_overshoot():
+    # 0.005 minimums round up to 0.01 each: 4 cents of minimums, 2 to take from the others.
+    low = np.array([0.005, 0.005, 0.005, 0.005, 0.0, 0.0])
+    budgets = np.array([0.005, 0.005, 0.005, 0.005, 4.99, 4.99])  # 10.00 in all
+    rounded = round_budgets(budgets, 10.0, low, np.full(6, np.inf), 2)
+    assert round(rounded.sum() * 100) == 1000
+    assert np.all(rounded >= low)
 
 
 @pytest.mark.parametrize("decimals", [0, 2])
@@ -110,6 +163,10 @@ def test_every_allocation_of_a_plan_is_whole_units_and_within_the_budget(decimal
         assert within_bounds(budgets, timestep_budget, state.min_budgets, state.max_budgets) is None
         assert np.all(_is_whole(budgets, decimals)), budgets
         assert budgets.sum() > timestep_budget - 3 * 10.0**-decimals  # under a unit each left
+        # All of it, to the unit: the timestep budget rounded down (its fraction of a unit
+        # stays in the plan's remaining budget).
+        floor_units = math.floor(timestep_budget * 10.0**decimals + 1e-6)
+        assert round(budgets.sum() * 10.0**decimals) == floor_units
         spend = budgets * market.uniform(0.8, 1.0, 3)
         ai.update(Results(spend, market.poisson(rates * spend).astype(float)))
     assert state.budget_spent <= state.total_budget

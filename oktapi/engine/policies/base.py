@@ -223,15 +223,33 @@ def current_split(state: State) -> np.ndarray:
     """Each campaign's share of what was handed out last timestep (even before any history).
 
     Equal to its fraction of last timestep's budget whenever the whole budget was handed out;
-    kept as shares so a change in the timestep budget scales every campaign alike.
+    kept as shares so a change in the timestep budget scales every campaign alike. A campaign
+    that took no part in last timestep's allocation but does now (added, or resumed after a
+    pause) starts from the mean share of the others, not from 0: with m campaigns carrying on
+    and k joining, each joiner gets 1/(m+k) and the others keep their proportions.
     """
     n_campaigns = len(state.campaigns)
     if state.timestep > 0:
         last = state.allocated[-1]
         total = float(last.sum())
         if total > 0.0:
-            return last / total
+            return _with_joiners(state, last / total)
     return np.full(n_campaigns, 1.0 / n_campaigns)
+
+
+def _with_joiners(state: State, shares: np.ndarray) -> np.ndarray:
+    """``shares`` with a share for each campaign joining the split (see ``current_split``)."""
+    participating = state.participating
+    joining = participating & (state.participated[-1] == 0.0)
+    carrying_on = participating & ~joining
+    if not joining.any() or not carrying_on.any():
+        return shares
+    kept = np.where(carrying_on, shares, 0.0)
+    kept_total = float(kept.sum())
+    if kept_total <= 0.0:
+        return shares
+    joined = np.where(joining, kept_total / int(np.count_nonzero(carrying_on)), kept)
+    return joined / float(joined.sum())
 
 
 def pick_best(scores: np.ndarray, eligible: np.ndarray, rng: np.random.Generator) -> int | None:
