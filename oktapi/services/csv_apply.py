@@ -62,8 +62,9 @@ from oktapi.services.figures import (
 from oktapi.services.plan_answers import allocation_document
 from oktapi.services.plan_audit import closed_timestep_events
 from oktapi.services.restatements import restatement_record
+from oktapi.services.result_checks import engine_results
 from oktapi.services.state_codec import stored_state
-from oktapi.services.timesteps import engine_results, learned_state
+from oktapi.services.timesteps import learned_state
 
 logger = logging.getLogger(__name__)
 

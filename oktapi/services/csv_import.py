@@ -24,14 +24,8 @@ from oktapi.services import csv_apply
 from oktapi.services.csv_report import CsvRejected, ParsedReport, parse_report, ranges
 from oktapi.services.figures import current_figures, restatement_changes
 from oktapi.services.plan_answers import expected_campaigns
-from oktapi.services.timesteps import (
-    budgets_of,
-    learned_state,
-    load_plan,
-    missing_campaigns,
-    overspend_problems,
-    report_timestep,
-)
+from oktapi.services.result_checks import budgets_of, missing_campaigns, overspend_problems
+from oktapi.services.timesteps import learned_state, load_plan, report_timestep
 
 # A batch rebuilt this often because other requests kept moving the plan first: 409, retry.
 MAX_ATTEMPTS = 5

@@ -22,8 +22,9 @@ from oktapi.repositories.results import RestatementAlreadyRecorded, ResultReposi
 from oktapi.scope import Principal
 from oktapi.services.figures import apply_restatement, current_figures, restatement_changes
 from oktapi.services.plan_answers import closed_entry
-from oktapi.services.timesteps import budgets_of, catch_up, load_plan, overspend_problems
-from oktapi.services.timesteps import normalise_results as _normalise
+from oktapi.services.result_checks import budgets_of, overspend_problems
+from oktapi.services.result_checks import normalise_results as _normalise
+from oktapi.services.timesteps import catch_up, load_plan
 
 # Concurrent restatements of one plan take sequence numbers in turn; each loss costs a re-read.
 MAX_ATTEMPTS = 16

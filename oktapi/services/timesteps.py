@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from pymongo.database import Database
 
-from oktapi.engine import AI, Results, State
+from oktapi.engine import AI, State
 from oktapi.errors import Conflict, InvalidMany, NotFound
 from oktapi.models.plans import AllocationPublic, CampaignResult, PlanPublic, ResultsWaiting
 from oktapi.repositories.audit import AuditRepository
@@ -57,20 +57,23 @@ from oktapi.scope import Principal
 from oktapi.services.figures import (
     apply_restatement,
     engine_restatement,
-    result_document,
     results_difference,
     store_first_report,
 )
-from oktapi.services.plan_answers import allocation_document, expected_campaigns, plan_public
+from oktapi.services.plan_answers import allocation_document, plan_public
 from oktapi.services.plan_audit import audit_closed_timestep
+from oktapi.services.result_checks import (
+    budgets_of,
+    engine_results,
+    missing_campaigns,
+    normalise_results,
+    not_open_problems,
+    overspend_problems,
+)
 from oktapi.services.state_codec import load_state, stored_state
 
 logger = logging.getLogger(__name__)
 
-# Platforms overdeliver a little: more than twice the budget (or a cent over a zero budget) is
-# a typo or a wrong campaign, and learning from it would mislead the policy.
-OVERSPEND_FACTOR = 2.0
-OVERSPEND_SLACK = 0.01
 # A plan lags its records by one timestep (and one restatement) at most; the bound guards a loop.
 MAX_CATCH_UP = 4
 # A close overtaken by a plan change is redone; a request gives up (409, retry) after this many.
@@ -104,85 +107,6 @@ def post_results(
     return report_timestep(db=db, principal=principal, plan=plan, timestep=timestep, part=part)
 
 
-def normalise_results(plan: dict[str, Any], results: list[CampaignResult]) -> list[dict[str, Any]]:
-    """The entries as stored, in the order sent; 422 naming campaigns not in the plan or repeated."""
-    known = set(plan["campaign_ids"])
-    seen: set[str] = set()
-    problems: list[tuple[str, tuple[str | int, ...]]] = []
-    documents = []
-    for index, entry in enumerate(results):
-        loc = ("body", "results", index, "campaign_id")
-        if entry.campaign_id not in known:
-            problems.append((f"campaign {entry.campaign_id!r} is not in this plan", loc))
-        elif entry.campaign_id in seen:
-            problems.append(
-                (f"campaign {entry.campaign_id!r} appears more than once; report it once", loc)
-            )
-        else:
-            seen.add(entry.campaign_id)
-            documents.append(result_document(entry))
-    if problems:
-        raise InvalidMany(problems)
-    return documents
-
-
-def overspend_problems(
-    budgets: dict[str, float], results: list[dict[str, Any]], timestep: int
-) -> list[tuple[int, str]]:
-    """(entry index, message) for each campaign that spent far more than it was given."""
-    problems = []
-    for index, result in enumerate(results):
-        budget = budgets[result["campaign_id"]]
-        limit = max(OVERSPEND_FACTOR * budget, budget + OVERSPEND_SLACK)
-        if result["spend"] > limit:
-            problems.append(
-                (
-                    index,
-                    f"campaign {result['campaign_id']!r} spent {result['spend']:g}, more than "
-                    f"twice its budget of {budget:g} for timestep {timestep}; check the numbers "
-                    "(platforms overdeliver a little, not that much)",
-                )
-            )
-    return problems
-
-
-def budgets_of(allocation: dict[str, Any]) -> dict[str, float]:
-    return {item["campaign_id"]: item["budget"] for item in allocation["allocations"]}
-
-
-def missing_campaigns(plan: dict[str, Any], parts: dict[str, Any] | None = None) -> list[str]:
-    """Campaigns of the open timestep whose results have not arrived (empty once finished)."""
-    if plan["version"] >= plan["timesteps"] or plan["status"] != "active":
-        return []
-    received = (plan.get("parts") or {}) if parts is None else parts
-    return [cid for cid in expected_campaigns(plan["allocation"]) if cid not in received]
-
-
-def engine_results(campaign_ids: list[str], rows: list[dict[str, Any]]) -> Results:
-    """Figures by campaign as the engine takes them: one column per campaign of the state, zeros
-    for a campaign that reported nothing (paused, removed or added after the timestep)."""
-    position = {campaign_id: index for index, campaign_id in enumerate(campaign_ids)}
-    figures = np.zeros((3, len(campaign_ids)), dtype=np.float64)
-    for row in rows:
-        index = position[row["campaign_id"]]
-        figures[:, index] = (row["spend"], row["conversions"], row["revenue"] or 0.0)
-    return Results(spend=figures[0], conversions=figures[1], revenue=figures[2])
-
-
-def _not_open_problems(plan: dict[str, Any], part: list[dict[str, Any]]) -> list[tuple[str, Any]]:
-    """Campaigns of ``part`` that have no budget in the open timestep (removed or not yet added)."""
-    given = set(budgets_of(plan["allocation"]))
-    return [
-        (
-            f"campaign {row['campaign_id']!r} has no budget in timestep {plan['version']} (removed "
-            "from the plan, or added after it opened): leave it out",
-            ("body", "results", index, "campaign_id"),
-        )
-        for index, row in enumerate(part)
-        if row["campaign_id"] not in given
-    ]
-
-
 def report_timestep(
     *,
     db: Database,
@@ -209,7 +133,7 @@ def report_timestep(
         )
     if timestep > version:
         raise Conflict(f"timestep {timestep} is not open yet: report timestep {version} first")
-    not_open = _not_open_problems(plan, part)
+    not_open = not_open_problems(plan, part)
     if not_open:
         raise InvalidMany(not_open)
     overspent = overspend_problems(budgets_of(plan["allocation"]), part, timestep)
