@@ -198,7 +198,8 @@ class Forecaster:
             if left > 1e-9 * max(budget, 1.0) and np.any(upper > supported):
                 # More than the supported budgets absorb: the rest is extrapolated.
                 outer = budget_grid(budgets, upper, timestep_budget)
-                budgets = greedy_split(outer, self._objective_curve(outer)[None], threshold, left)[0]
+                outer_curve = self._objective_curve(outer)[None]
+                budgets = greedy_split(outer, outer_curve, threshold, left)[0]
             if affordable is not None:
                 budgets = np.minimum(budgets, np.maximum(affordable, lower))
             splits.append(fit_to_bounds(budgets, budget, min_budget, max_budget))
