@@ -190,16 +190,19 @@ class Forecaster:
         if threshold is not None:
             affordable = largest_budget_meeting(fit.posterior, fit.value, threshold, upper)
         splits = []
+        outer: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         for share in shares:
             budget = share * timestep_budget
             free_budget = max(budget - lower.sum(), 0.0)
             budgets = greedy_split(edges, curve[None], threshold, free_budget)[0]
             left = budget - budgets.sum()
             if left > 1e-9 * max(budget, 1.0) and np.any(upper > supported):
-                # More than the supported budgets absorb: the rest is extrapolated.
-                outer = budget_grid(budgets, upper, timestep_budget)
-                outer_curve = self._objective_curve(outer)[None]
-                budgets = greedy_split(outer, outer_curve, threshold, left)[0]
+                # More than the supported budgets absorb: the rest is extrapolated (a budget
+                # and its marginal step usually start it from the same split: one grid).
+                if outer is None or not np.array_equal(outer[0], budgets):
+                    outer_edges = budget_grid(budgets, upper, timestep_budget)
+                    outer = (budgets, outer_edges, self._objective_curve(outer_edges)[None])
+                budgets = greedy_split(outer[1], outer[2], threshold, left)[0]
             if affordable is not None:
                 budgets = np.minimum(budgets, np.maximum(affordable, lower))
             splits.append(fit_to_bounds(budgets, budget, min_budget, max_budget))
