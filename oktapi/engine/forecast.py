@@ -180,20 +180,37 @@ class Forecaster:
             return [np.zeros(state.n_campaigns) for _ in shares]
         lower, upper = self._bounds(timestep_budget)
         threshold = policy._threshold(fit.value, fit.revenue_per_conversion)
-        edges = budget_grid(lower, upper, timestep_budget)
-        curve = fit.value[:, None] * fit.posterior.expected(edges.T).T
+        # Budget within what the data support is bought first: beyond it a campaign's
+        # posterior mean is its prior's guess (an S-curve never funded looks as steep as the
+        # steepest shape it might have), which would otherwise take the whole budget.
+        supported = np.clip(EXTRAPOLATION_FACTOR * self.most_spent, lower, upper)
+        edges = budget_grid(lower, supported, timestep_budget)
+        curve = self._objective_curve(edges)
         affordable = None
         if threshold is not None:
             affordable = largest_budget_meeting(fit.posterior, fit.value, threshold, upper)
         splits = []
+        outer: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         for share in shares:
             budget = share * timestep_budget
             free_budget = max(budget - lower.sum(), 0.0)
             budgets = greedy_split(edges, curve[None], threshold, free_budget)[0]
+            left = budget - budgets.sum()
+            if left > 1e-9 * max(budget, 1.0) and np.any(upper > supported):
+                # More than the supported budgets absorb: the rest is extrapolated (a budget
+                # and its marginal step usually start it from the same split: one grid).
+                if outer is None or not np.array_equal(outer[0], budgets):
+                    outer_edges = budget_grid(budgets, upper, timestep_budget)
+                    outer = (budgets, outer_edges, self._objective_curve(outer_edges)[None])
+                budgets = greedy_split(outer[1], outer[2], threshold, left)[0]
             if affordable is not None:
                 budgets = np.minimum(budgets, np.maximum(affordable, lower))
             splits.append(fit_to_bounds(budgets, budget, min_budget, max_budget))
         return splits
+
+    def _objective_curve(self, edges: np.ndarray) -> np.ndarray:
+        """What the split ranks by (objective per conversion times conversions) at a grid (n, G)."""
+        return self.fit.value[:, None] * self.fit.posterior.expected(edges.T).T
 
     def _bounds(self, timestep_budget: float) -> tuple[np.ndarray, np.ndarray]:
         """Per-campaign [lower, upper] of the search: the policy's, without ``max_change``.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bench.simulate import get_scenario
-from bench.simulate.forecast_bench import calibration_run
+from bench.simulate.forecast_bench import calibration_run, true_marginal
 from bench.simulate.run import campaigns_of, environment_rng
 from oktapi.engine import AI, Campaign, Results, State
 from oktapi.engine.forecast import EXTRAPOLATION_FACTOR, Forecaster, ForecastUnavailable
@@ -91,6 +91,33 @@ def test_target_cpa_lands_where_the_last_unit_costs_the_target() -> None:
     assert unreachable.forecast is None and "target_cpa 0.5" in unreachable.reason
     with pytest.raises(ValueError, match="exactly one"):
         forecaster.recommend(target_cpa=1, target_roas=1)
+
+
+def test_a_budget_the_plan_spends_goes_where_the_data_are_not_to_an_unfunded_s_curve() -> None:
+    """hill_scurves late in the plan: two S-curves were barely funded, and their posterior mean
+    beyond the data is the prior's guess. The forecast's split of the planned budget keeps to
+    what was spent (nothing extrapolated) and expects what the truth then delivers."""
+    scenario = get_scenario("hill_scurves")
+    state = _learned("hill_scurves", timesteps=41, seed=0)
+    planned = scenario.total_budget / scenario.timesteps
+    forecast = Forecaster(state).forecast([planned])[0]
+    assert not forecast.extrapolated
+    truth = scenario.expected_objective(forecast.budgets, 41).sum()
+    assert forecast.expected == pytest.approx(truth, rel=0.15)
+
+
+def test_a_target_picks_the_budget_where_the_truths_last_unit_costs_about_the_target() -> None:
+    """The truth's marginal CPA at half the planned budget is the target: the recommended
+    budget is near that half, and the truth's last unit there costs about the target."""
+    scenario = get_scenario("hill_scurves")
+    state = _learned("hill_scurves", timesteps=41, seed=0)
+    half = 0.5 * scenario.total_budget / scenario.timesteps
+    target = true_marginal(scenario, 41, half)
+    recommended = Forecaster(state).recommend(target_cpa=1 / target).forecast
+    assert recommended.timestep_budget == pytest.approx(half, rel=0.25)
+    assert true_marginal(scenario, 41, recommended.timestep_budget) == pytest.approx(
+        target, rel=0.25
+    )
 
 
 def test_a_budget_far_beyond_what_was_spent_is_flagged_per_campaign() -> None:
