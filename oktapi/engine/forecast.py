@@ -51,6 +51,10 @@ EXTRAPOLATION_FACTOR = 1.5
 # The marginal return of the last unit: the objective lost by taking this share off the budget
 # (the split re-solved), per unit taken off.
 MARGINAL_STEP = 0.01
+# Where a split ranks campaigns by conversions, the revenue of its last unit is read over this
+# share of the budget: wide enough to hold several of the split's steps, so it does not jump
+# with whichever campaign took the very last one.
+MIX_WINDOW = 0.2
 # Targets are looked for up to what the data support (EXTRAPOLATION_FACTOR x the most the plan
 # spent in one timestep, or the sum of the campaigns' max budgets and caps when smaller), on a
 # geometric grid refined by bisection: beyond it the curves' saturation is a guess (measured:
@@ -249,10 +253,23 @@ class Forecaster:
             more = self.split(smallest)
             high, low = self._totals(more), self._totals(np.zeros(self.state.n_campaigns))
             return budgets, (high[0] - low[0]) / smallest, (high[1] - low[1]) / smallest
-        budgets, less = self._splits(timestep_budget, (1.0, 1.0 - MARGINAL_STEP))
+        if self.state.objective == "revenue":
+            budgets, less = self._splits(timestep_budget, (1.0, 1.0 - MARGINAL_STEP))
+        else:
+            budgets, less, wide = self._splits(
+                timestep_budget, (1.0, 1.0 - MARGINAL_STEP, 1.0 - MIX_WINDOW)
+            )
         step = MARGINAL_STEP * timestep_budget
         high, low = self._totals(budgets), self._totals(less)
-        return budgets, (high[0] - low[0]) / step, (high[1] - low[1]) / step
+        conversions, revenue = (high[0] - low[0]) / step, (high[1] - low[1]) / step
+        if self.state.objective != "revenue":
+            # A split ranked by conversions gives its last step to one campaign or another,
+            # whose revenue per conversion differs: the revenue of the last unit is the
+            # conversions it brings times the revenue per conversion of the last MIX_WINDOW.
+            gained = high[0] - self._totals(wide)[0]
+            if gained > 0:
+                revenue = conversions * (high[1] - self._totals(wide)[1]) / gained
+        return budgets, conversions, revenue
 
     # ----- forecasts ------------------------------------------------------------------------
 
