@@ -17,7 +17,7 @@ from pymongo.errors import BulkWriteError
 
 from oktapi.errors import NotFound
 from oktapi.repositories.clients import ClientRepository
-from oktapi.repositories.plans import PLAN_TIMESTEPS, PLANS, timestep_record_id
+from oktapi.repositories.plans import PLAN_TIMESTEPS, PLANS, parts_unchanged, timestep_record_id
 from oktapi.repositories.results import DUPLICATE_KEY
 
 IMPORTS = "plan_imports"
@@ -114,8 +114,7 @@ class ImportRepository:
             "pending_import": None,
         }
         if closes:
-            for campaign_id, part in (plan.get("parts") or {}).items():
-                query.update({f"parts.{campaign_id}.{key}": value for key, value in part.items()})
+            query.update(parts_unchanged(plan.get("parts") or {}))
         return self._plans.find_one_and_update(
             query,
             {

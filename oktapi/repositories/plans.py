@@ -40,6 +40,16 @@ def _count(value: int) -> Any:
     return value if value else {"$in": [0, None]}
 
 
+def parts_unchanged(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A query condition: each of these stored parts of the open timestep still as given (not
+    posted again with other figures since it was read)."""
+    return {
+        f"parts.{campaign_id}.{key}": value
+        for campaign_id, part in parts.items()
+        for key, value in part.items()
+    }
+
+
 def timestep_record_id(plan_id: str, timestep: int) -> str:
     return f"{plan_id}:{timestep}"
 
@@ -133,13 +143,12 @@ class PlanRepository:
 
         The timestep's spend is added (not set), so a restatement counted meanwhile keeps its own.
         """
-        query: dict[str, Any] = {
+        query = {
             "_id": plan_id,
             "version": expected_version,
             "changes": _count(expected_changes),
+            **parts_unchanged(parts),
         }
-        for campaign_id, part in parts.items():
-            query.update({f"parts.{campaign_id}.{key}": value for key, value in part.items()})
         result = self._plans.update_one(
             query, {"$set": {**changes, "parts": {}}, "$inc": {"budget_spent": spend}}
         )

@@ -12,9 +12,9 @@ batch with one commit point, on the same documents as the timestep loop:
 2. Commit: one conditional update of the plan, still at ``v`` (and at its ``changes`` counter)
    with no import pending and, when the file closes ``v``, none of the parts of ``v`` it read
    replaced since, sets ``pending_import`` (and, when the file closes nothing, adds its part of
-   ``v``). From then on no part of ``v`` is written until the mark is cleared. An import that loses (the plan moved on) discards its staging and starts
-   again from a fresh read, where its rows of timesteps closed meanwhile restate them, as if it
-   had come second.
+   ``v``). From then on no part of ``v`` is written until the mark is cleared. An import that
+   loses (the plan moved on) discards its staging and starts again from a fresh read, where its
+   rows of timesteps closed meanwhile restate them, as if it had come second.
 3. Finish, by whoever holds the lease: the importer, or after a crash the next reader once the
    lease has run out (every read goes through ``timesteps.catch_up``, which calls
    ``finish_pending``; readers wait while the holder is alive):

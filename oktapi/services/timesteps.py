@@ -406,10 +406,11 @@ def _parts_taken(plan: dict[str, Any], record: dict[str, Any]) -> dict[str, dict
     was posted again since (the record is then overtaken, as by a plan change)."""
     parts = plan.get("parts") or {}
     rows = {row["campaign_id"]: row for row in record["results"]}
-    taken = {campaign_id: parts.get(campaign_id) for campaign_id in record.get("from_parts", [])}
-    if any(part is None or part != rows[cid] for cid, part in taken.items()):
+    wanted = record.get("from_parts", [])
+    taken = {campaign_id: parts[campaign_id] for campaign_id in wanted if campaign_id in parts}
+    if len(taken) < len(wanted) or any(part != rows[cid] for cid, part in taken.items()):
         return None
-    return {cid: part for cid, part in taken.items() if part is not None}
+    return taken
 
 
 def _reload(repo: PlanRepository, plan_id: str, with_state: bool) -> dict[str, Any]:
