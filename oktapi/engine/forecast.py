@@ -253,22 +253,20 @@ class Forecaster:
             more = self.split(smallest)
             high, low = self._totals(more), self._totals(np.zeros(self.state.n_campaigns))
             return budgets, (high[0] - low[0]) / smallest, (high[1] - low[1]) / smallest
-        if self.state.objective == "revenue":
-            budgets, less = self._splits(timestep_budget, (1.0, 1.0 - MARGINAL_STEP))
-        else:
-            budgets, less, wide = self._splits(
-                timestep_budget, (1.0, 1.0 - MARGINAL_STEP, 1.0 - MIX_WINDOW)
-            )
-        step = MARGINAL_STEP * timestep_budget
-        high, low = self._totals(budgets), self._totals(less)
-        conversions, revenue = (high[0] - low[0]) / step, (high[1] - low[1]) / step
+        shares: tuple[float, ...] = (1.0, 1.0 - MARGINAL_STEP)
         if self.state.objective != "revenue":
             # A split ranked by conversions gives its last step to one campaign or another,
             # whose revenue per conversion differs: the revenue of the last unit is the
             # conversions it brings times the revenue per conversion of the last MIX_WINDOW.
-            gained = high[0] - self._totals(wide)[0]
-            if gained > 0:
-                revenue = conversions * (high[1] - self._totals(wide)[1]) / gained
+            shares += (1.0 - MIX_WINDOW,)
+        budgets, less, *wide = self._splits(timestep_budget, shares)
+        step = MARGINAL_STEP * timestep_budget
+        high, low = self._totals(budgets), self._totals(less)
+        conversions, revenue = (high[0] - low[0]) / step, (high[1] - low[1]) / step
+        if wide:
+            far = self._totals(wide[0])
+            if high[0] > far[0]:
+                revenue = conversions * (high[1] - far[1]) / (high[0] - far[0])
         return budgets, conversions, revenue
 
     # ----- forecasts ------------------------------------------------------------------------
