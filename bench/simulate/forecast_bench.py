@@ -31,7 +31,8 @@ from bench.simulate.oracle import best_split
 from bench.simulate.parallel import fork_map
 from bench.simulate.run import campaigns_of, environment_rng
 from oktapi.engine.ai import AI, Results
-from oktapi.engine.forecast import Forecaster, ForecastUnavailable
+from oktapi.engine.forecast import Forecaster
+from oktapi.engine.forecast_answers import ForecastUnavailable
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -5,7 +5,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from oktapi.engine.forecast import BudgetForecast, Forecaster, ForecastUnavailable
+from oktapi.engine.forecast import Forecaster
+from oktapi.engine.forecast_answers import BudgetForecast, ForecastUnavailable
 from oktapi.errors import Conflict
 from oktapi.models.forecast import (
     BudgetScenario,

@@ -9,7 +9,8 @@ from bench.simulate import get_scenario
 from bench.simulate.forecast_bench import calibration_run, true_marginal
 from bench.simulate.run import campaigns_of, environment_rng
 from oktapi.engine import AI, Campaign, Results, State
-from oktapi.engine.forecast import EXTRAPOLATION_FACTOR, Forecaster, ForecastUnavailable
+from oktapi.engine.forecast import EXTRAPOLATION_FACTOR, Forecaster
+from oktapi.engine.forecast_answers import ForecastUnavailable
 from oktapi.engine.policies.bounds import within_bounds
 
 
